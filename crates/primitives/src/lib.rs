@@ -1,0 +1,84 @@
+//! Types shared by every Verity crate.
+//!
+//! `verity-primitives` is `no_std`: the runtime, the pallets, the node and the command line all
+//! use the same definitions of accounts, balances, block numbers and the native token, so that a
+//! value means the same thing on every side of the wire.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+use sp_runtime::{
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiSignature,
+};
+
+/// Block number: a `u32` lasts 800 years at a 6 s block time.
+pub type BlockNumber = u32;
+
+/// A transaction signature (sr25519, ed25519 or ecdsa).
+pub type Signature = MultiSignature;
+
+/// An account on chain: the public key of its signer.
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+
+/// An amount of the native token, in its smallest unit (see [`token::DECIMALS`]).
+pub type Balance = u128;
+
+/// A transaction counter of an account.
+pub type Nonce = u32;
+
+/// The hash of a block, a transaction or a piece of job data.
+pub type Hash = sp_core::H256;
+
+/// The hashing algorithm of the chain.
+pub type Hashing = BlakeTwo256;
+
+/// Block time and the durations derived from it.
+pub mod time {
+	use super::BlockNumber;
+
+	/// Target time between two blocks, in milliseconds.
+	pub const MILLI_SECS_PER_BLOCK: u64 = 6_000;
+	/// Aura's slot length: one block per slot.
+	pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
+	/// One minute, in blocks.
+	pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);
+	/// One hour, in blocks.
+	pub const HOURS: BlockNumber = MINUTES * 60;
+	/// One day, in blocks.
+	pub const DAYS: BlockNumber = HOURS * 24;
+}
+
+/// The native token: VRT, with 12 decimals.
+pub mod token {
+	use super::Balance;
+
+	/// Ticker shown by wallets.
+	pub const SYMBOL: &str = "VRT";
+	/// Decimal places: one VRT is `10^DECIMALS` of the smallest unit.
+	pub const DECIMALS: u8 = 12;
+	/// One VRT.
+	pub const UNIT: Balance = 1_000_000_000_000;
+	/// A thousandth of a VRT.
+	pub const MILLI_UNIT: Balance = UNIT / 1_000;
+	/// A millionth of a VRT.
+	pub const MICRO_UNIT: Balance = UNIT / 1_000_000;
+	/// The smallest balance an account may hold; below it the account is reaped.
+	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn block_time_units_are_consistent() {
+		assert_eq!(time::MINUTES, 10);
+		assert_eq!(time::DAYS, 14_400);
+	}
+
+	#[test]
+	fn token_units_scale_by_decimals() {
+		assert_eq!(token::UNIT, 10u128.pow(token::DECIMALS as u32));
+		assert_eq!(token::MICRO_UNIT * 1_000_000, token::UNIT);
+		assert!(token::EXISTENTIAL_DEPOSIT > 0);
+	}
+}

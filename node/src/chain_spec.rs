@@ -1,0 +1,66 @@
+//! Chain specifications: the built-in `dev` and `local` chains, or a JSON file.
+
+use sc_service::{ChainType, Properties};
+use verity_primitives::token;
+use verity_runtime::WASM_BINARY;
+
+/// A chain specification of the Verity runtime.
+pub type ChainSpec = sc_service::GenericChainSpec;
+
+/// What wallets show for the native token: symbol, decimals, address prefix.
+fn token_properties() -> Properties {
+	let mut properties = Properties::new();
+	properties.insert("tokenSymbol".into(), token::SYMBOL.into());
+	properties.insert("tokenDecimals".into(), token::DECIMALS.into());
+	properties.insert("ss58Format".into(), 42.into());
+	properties
+}
+
+fn wasm_binary() -> Result<&'static [u8], String> {
+	WASM_BINARY.ok_or_else(|| {
+		"the WebAssembly runtime is not in this binary: it was built with SKIP_WASM_BUILD; \
+		 rebuild without it"
+			.to_string()
+	})
+}
+
+/// `--dev`: a single-authority chain (Alice) from the runtime's `development` preset.
+pub fn development_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm_binary()?, None)
+		.with_name("Verity Development")
+		.with_id("verity_dev")
+		.with_chain_type(ChainType::Development)
+		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
+		.with_properties(token_properties())
+		.build())
+}
+
+/// `--chain local`: four authorities (Alice, Bob, Charlie, Dave) from the `local_testnet` preset.
+pub fn local_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm_binary()?, None)
+		.with_name("Verity Local Testnet")
+		.with_id("verity_local")
+		.with_chain_type(ChainType::Local)
+		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
+		.with_properties(token_properties())
+		.build())
+}
+
+/// Resolves `--chain ID`: a built-in name, or the path of a JSON chain spec. Anything else is a
+/// clear error rather than a silent fallback.
+pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
+	Ok(match id {
+		"dev" | "development" => Box::new(development_chain_spec()?),
+		"" | "local" | "local_testnet" => Box::new(local_chain_spec()?),
+		path => {
+			let path = std::path::PathBuf::from(path);
+			if !path.is_file() {
+				return Err(format!(
+					"unknown chain '{}': expected 'dev', 'local', or the path of a chain spec JSON file",
+					path.display()
+				));
+			}
+			Box::new(ChainSpec::from_json_file(path)?)
+		}
+	})
+}

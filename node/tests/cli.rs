@@ -1,0 +1,71 @@
+//! The node's command line: chain selection, chain specs, errors.
+
+mod common;
+
+use std::process::Command;
+
+use common::node_binary;
+
+#[test]
+fn unknown_chain_is_a_clear_error_with_nonzero_exit() {
+	let output = Command::new(node_binary())
+		.args(["build-spec", "--chain", "no-such-chain"])
+		.output()
+		.expect("verity-node runs");
+	assert!(!output.status.success(), "an unknown chain must fail");
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(
+		stderr.contains("unknown chain 'no-such-chain'"),
+		"the error names the chain; stderr:\n{stderr}"
+	);
+}
+
+#[test]
+fn local_chain_spec_has_four_authorities_and_token_properties() {
+	let output = Command::new(node_binary())
+		.args(["build-spec", "--chain", "local"])
+		.output()
+		.expect("verity-node runs");
+	assert!(
+		output.status.success(),
+		"build-spec fails: {}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	let spec: serde_json::Value =
+		serde_json::from_slice(&output.stdout).expect("a JSON chain spec");
+	assert_eq!(spec["id"], "verity_local");
+	assert_eq!(spec["properties"]["tokenSymbol"], "VRT");
+	assert_eq!(spec["properties"]["tokenDecimals"], 12);
+	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
+	assert_eq!(
+		patch["aura"]["authorities"].as_array().map(Vec::len),
+		Some(4)
+	);
+	assert_eq!(
+		patch["grandpa"]["authorities"].as_array().map(Vec::len),
+		Some(4)
+	);
+}
+
+#[test]
+fn dev_chain_spec_builds_raw() {
+	let output = Command::new(node_binary())
+		.args(["build-spec", "--dev", "--raw"])
+		.output()
+		.expect("verity-node runs");
+	assert!(
+		output.status.success(),
+		"build-spec --raw fails: {}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	let spec: serde_json::Value =
+		serde_json::from_slice(&output.stdout).expect("a JSON chain spec");
+	let top = spec["genesis"]["raw"]["top"]
+		.as_object()
+		.expect("raw genesis storage");
+	// `:code` (the runtime blob) is in genesis storage.
+	assert!(
+		top.contains_key("0x3a636f6465"),
+		"the raw spec carries the runtime code"
+	);
+}

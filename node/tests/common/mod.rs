@@ -1,0 +1,144 @@
+//! A `verity-node` process for end-to-end tests: free ports, a temporary base path, a log file,
+//! and a clean stop (SIGINT, then wait) that the test can assert on.
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::{
+	fs::File,
+	net::TcpListener,
+	path::{Path, PathBuf},
+	process::{Child, Command, ExitStatus, Stdio},
+	time::{Duration, Instant},
+};
+
+use subxt::{OnlineClient, PolkadotConfig};
+
+/// The path of the node binary cargo built for this test run.
+pub fn node_binary() -> &'static str {
+	env!("CARGO_BIN_EXE_verity-node")
+}
+
+/// A port nobody listens on right now (the OS picks it; we release it for the node).
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|listener| listener.local_addr())
+		.map(|addr| addr.port())
+		.expect("the OS hands out a free port")
+}
+
+/// A running node, killed on drop if the test did not stop it.
+pub struct TestNode {
+	child: Option<Child>,
+	/// Where the node's output goes; printed when a test fails.
+	pub log_path: PathBuf,
+	/// The JSON-RPC port.
+	pub rpc_port: u16,
+	_base_path: tempfile::TempDir,
+}
+
+impl TestNode {
+	/// Starts `verity-node` with `args` on free ports and a fresh temporary base path.
+	pub fn start(args: &[&str]) -> Self {
+		let base_path = tempfile::tempdir().expect("a temporary directory");
+		let log_path = base_path.path().join("node.log");
+		let log = File::create(&log_path).expect("a log file");
+		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+		let child = Command::new(node_binary())
+			.args(args)
+			.arg("--base-path")
+			.arg(base_path.path())
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--port", &p2p_port.to_string()])
+			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.arg("--no-telemetry")
+			.arg("--no-mdns")
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("verity-node starts");
+		Self {
+			child: Some(child),
+			log_path,
+			rpc_port,
+			_base_path: base_path,
+		}
+	}
+
+	/// The WebSocket URL of the node's RPC server.
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The node's log so far (for failure messages).
+	pub fn log(&self) -> String {
+		read_log(&self.log_path)
+	}
+
+	/// Connects a subxt client, retrying until the RPC server answers or `timeout` passes.
+	pub async fn connect(&mut self, timeout: Duration) -> OnlineClient<PolkadotConfig> {
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(status) = self
+				.child
+				.as_mut()
+				.and_then(|c| c.try_wait().ok().flatten())
+			{
+				panic!(
+					"verity-node exited early with {status}; log:\n{}",
+					self.log()
+				);
+			}
+			match OnlineClient::<PolkadotConfig>::from_insecure_url(self.ws_url()).await {
+				Ok(client) => return client,
+				Err(error) if Instant::now() < deadline => {
+					let _ = error;
+					tokio::time::sleep(Duration::from_millis(250)).await;
+				}
+				Err(error) => panic!(
+					"no RPC answer on {} within {timeout:?}: {error}; log:\n{}",
+					self.ws_url(),
+					self.log()
+				),
+			}
+		}
+	}
+
+	/// Stops the node the way an operator does (Ctrl-C) and returns its exit status.
+	pub fn stop(&mut self, timeout: Duration) -> ExitStatus {
+		let mut child = self.child.take().expect("the node is running");
+		let interrupted = Command::new("kill")
+			.args(["-INT", &child.id().to_string()])
+			.status()
+			.map(|s| s.success())
+			.unwrap_or(false);
+		assert!(interrupted, "could not send SIGINT to verity-node");
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(status) = child.try_wait().expect("waiting on the node") {
+				return status;
+			}
+			if Instant::now() > deadline {
+				let _ = child.kill();
+				panic!(
+					"verity-node did not stop within {timeout:?}; log:\n{}",
+					self.log()
+				);
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+}
+
+impl Drop for TestNode {
+	fn drop(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+}
+
+/// Reads a log file, or says why it could not.
+pub fn read_log(path: &Path) -> String {
+	std::fs::read_to_string(path).unwrap_or_else(|e| format!("<no log at {}: {e}>", path.display()))
+}

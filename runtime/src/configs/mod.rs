@@ -1,0 +1,6 @@
+//! Configuration of every pallet in the runtime, one module per concern.
+
+pub mod consensus;
+pub mod governance;
+pub mod monetary;
+pub mod system;

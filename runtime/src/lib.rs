@@ -1,0 +1,167 @@
+//! # Verity runtime
+//!
+//! The state transition function of the Verity chain, compiled both natively and to WebAssembly
+//! (the on-chain code every node executes).
+//!
+//! | pallet | index | what it does here |
+//! |---|---|---|
+//! | `System` | 0 | accounts, blocks, events |
+//! | `Timestamp` | 1 | block time, fed by an inherent |
+//! | `Aura` | 2 | block production by authority slots |
+//! | `Grandpa` | 3 | finality |
+//! | `Balances` | 4 | the native token, VRT; holds for bonds and escrow |
+//! | `TransactionPayment` | 5 | transaction fees, paid into the treasury |
+//! | `Sudo` | 6 | a superuser for development chains only |
+//! | `Council` | 7 | the council's motions and votes (`pallet-collective`) |
+//! | `CouncilMembership` | 8 | who sits on the council (`pallet-membership`) |
+//! | `Treasury` | 9 | the pot that fees and slashes flow into; council spends from it |
+//!
+//! The consensus wiring (`Aura` and `Grandpa` authorities set at genesis) is kept separate from the
+//! rest so a council-managed validator set (`pallet-session`) can replace it without touching the
+//! other pallets. The runtime never depends on the inference engine: models run off chain.
+#![cfg_attr(not(feature = "std"), no_std)]
+// `construct_runtime` and `impl_runtime_apis` expand to large recursive types.
+#![recursion_limit = "256"]
+
+// The WebAssembly blob built by `build.rs`, for the node to embed.
+#[cfg(feature = "std")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+extern crate alloc;
+
+pub mod apis;
+pub mod configs;
+pub mod genesis_config_presets;
+
+use alloc::{borrow::Cow, vec::Vec};
+use sp_runtime::{generic, impl_opaque_keys};
+use sp_version::RuntimeVersion;
+
+pub use verity_primitives::{token, AccountId, Balance, BlockNumber, Hash, Nonce, Signature};
+
+/// Types the node needs without knowing the runtime's extrinsic format.
+pub mod opaque {
+	use super::*;
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+
+	/// A block header.
+	pub type Header = generic::Header<BlockNumber, sp_runtime::traits::BlakeTwo256>;
+	/// A block whose extrinsics are opaque bytes.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// A block id.
+	pub type BlockId = generic::BlockId<Block>;
+
+	impl_opaque_keys! {
+		/// The keys a validator registers: one for block production, one for finality.
+		pub struct SessionKeys {
+			pub aura: super::Aura,
+			pub grandpa: super::Grandpa,
+		}
+	}
+}
+
+pub use opaque::SessionKeys;
+
+/// Identifies this runtime to nodes and clients. Bump `spec_version` on every change of logic,
+/// `transaction_version` on every change of call indices or transaction format.
+#[sp_version::runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: Cow::Borrowed("verity"),
+	impl_name: Cow::Borrowed("verity-node"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// A block header.
+pub type Header = generic::Header<BlockNumber, sp_runtime::traits::BlakeTwo256>;
+/// A block.
+pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+/// How a transaction names its sender: an account id or an index.
+pub type Address = sp_runtime::MultiAddress<AccountId, ()>;
+
+/// The checks every signed transaction goes through, in order. Wallets (Polkadot-JS, subxt) read
+/// this list from the metadata.
+pub type TxExtension = (
+	frame_system::AuthorizeCall<Runtime>,
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+	frame_system::WeightReclaim<Runtime>,
+);
+
+/// A transaction as it sits in a block.
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+
+/// The payload a transaction's signer signs.
+pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// Storage migrations run on the next runtime upgrade (none yet).
+type Migrations = ();
+
+/// Dispatches blocks and transactions to the pallets.
+pub type Executive = frame_executive::Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
+>;
+
+#[frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+
+	#[runtime::pallet_index(2)]
+	pub type Aura = pallet_aura;
+
+	#[runtime::pallet_index(3)]
+	pub type Grandpa = pallet_grandpa;
+
+	#[runtime::pallet_index(4)]
+	pub type Balances = pallet_balances;
+
+	#[runtime::pallet_index(5)]
+	pub type TransactionPayment = pallet_transaction_payment;
+
+	#[runtime::pallet_index(6)]
+	pub type Sudo = pallet_sudo;
+
+	#[runtime::pallet_index(7)]
+	pub type Council = pallet_collective<Instance1>;
+
+	#[runtime::pallet_index(8)]
+	pub type CouncilMembership = pallet_membership<Instance1>;
+
+	#[runtime::pallet_index(9)]
+	pub type Treasury = pallet_treasury;
+}

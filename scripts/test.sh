@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds Verity and runs every test: unit and pallet tests, then the end-to-end tier against the
+# real node binary. Usage: ./scripts/test.sh
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$VERITY_ROOT"
+
+stage "set-up"
+./scripts/setup.sh
+
+stage "build (node, runtime with its WebAssembly blob, all test targets)"
+timed build "${VERITY_CARGO_BUILD[@]}"
+
+stage "unit and integration tests (budget: 5 min)"
+timed tests cargo test --release --locked --workspace -- --skip e2e_
+
+stage "end-to-end tests against verity-node (budget: 5 min)"
+timed e2e cargo test --release --locked --workspace -- e2e_ --test-threads 1
+
+stage "all tests passed"
