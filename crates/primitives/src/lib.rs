@@ -3,7 +3,21 @@
 //! `verity-primitives` is `no_std`: the runtime, the pallets, the node and the command line all
 //! use the same definitions of accounts, balances, block numbers and the native token, so that a
 //! value means the same thing on every side of the wire.
+//!
+//! The job modules define the data an inference job carries and how it is verified:
+//! - [`job`]: the canonical job input and output (SCALE, bounded) and their hashes;
+//! - [`policy`]: the verification policy of a model and the one [`policy::check`] both sides use;
+//! - [`receipt`]: the receipt a worker signs over (chain, job, model, input, output);
+//! - [`model`]: the model hash rule and the engine profile a model is registered with.
 #![cfg_attr(not(feature = "std"), no_std)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod job;
+pub mod model;
+pub mod policy;
+pub mod receipt;
 
 use sp_runtime::{
 	traits::{BlakeTwo256, IdentifyAccount, Verify},
@@ -30,6 +44,11 @@ pub type Hash = sp_core::H256;
 
 /// The hashing algorithm of the chain.
 pub type Hashing = BlakeTwo256;
+
+/// BLAKE2-256 of `bytes`: the hash of every piece of job data and every model file.
+pub fn blake2_256(bytes: &[u8]) -> Hash {
+	<Hashing as sp_runtime::traits::Hash>::hash(bytes)
+}
 
 /// Block time and the durations derived from it.
 pub mod time {
@@ -79,6 +98,6 @@ mod tests {
 	fn token_units_scale_by_decimals() {
 		assert_eq!(token::UNIT, 10u128.pow(token::DECIMALS as u32));
 		assert_eq!(token::MICRO_UNIT * 1_000_000, token::UNIT);
-		assert!(token::EXISTENTIAL_DEPOSIT > 0);
+		const { assert!(token::EXISTENTIAL_DEPOSIT > 0) };
 	}
 }

@@ -1,0 +1,84 @@
+//! The engine profile: what this build of the engine pins, as a value the registry can carry.
+
+use verity_primitives::model::EngineProfile;
+
+/// The candle version this crate is built with (pinned exactly in the workspace).
+pub const CANDLE_VERSION: &str = "0.11.1";
+/// The tokenizers version this crate is built with (pinned exactly in the workspace).
+pub const TOKENIZERS_VERSION: &str = "0.23.2";
+
+/// The threads of candle's compute pools in this process (`RAYON_NUM_THREADS`, else the number
+/// of physical cores; read once per process).
+pub fn compute_threads() -> usize {
+	candle_core::utils::get_num_threads()
+}
+
+/// The CPU features candle's kernels dispatch on that this CPU has, comma-separated.
+pub fn cpu_features() -> String {
+	let mut features: Vec<&str> = Vec::new();
+	#[cfg(target_arch = "x86_64")]
+	{
+		if std::arch::is_x86_feature_detected!("avx") {
+			features.push("avx");
+		}
+		if std::arch::is_x86_feature_detected!("avx2") {
+			features.push("avx2");
+		}
+		if std::arch::is_x86_feature_detected!("fma") {
+			features.push("fma");
+		}
+		if std::arch::is_x86_feature_detected!("f16c") {
+			features.push("f16c");
+		}
+		if std::arch::is_x86_feature_detected!("avx512f") {
+			features.push("avx512f");
+		}
+		if std::arch::is_x86_feature_detected!("avx512vnni") {
+			features.push("avx512vnni");
+		}
+	}
+	#[cfg(target_arch = "aarch64")]
+	if std::arch::is_aarch64_feature_detected!("neon") {
+		features.push("neon");
+	}
+	features.join(",")
+}
+
+/// The profile of this engine in this process.
+pub fn engine_profile() -> EngineProfile {
+	let engine = format!("candle {CANDLE_VERSION}; tokenizers {TOKENIZERS_VERSION}");
+	let target = format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS);
+	let threads = u32::try_from(compute_threads()).unwrap_or(u32::MAX);
+	EngineProfile::new(&engine, &target, &cpu_features(), threads)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn profile_names_the_engine_and_threads() {
+		let profile = engine_profile();
+		assert_eq!(&profile.engine[..], b"candle 0.11.1; tokenizers 0.23.2");
+		assert!(profile.threads >= 1);
+		assert_eq!(profile.threads as usize, compute_threads());
+	}
+
+	#[test]
+	fn pinned_versions_are_the_ones_in_the_lock_file() {
+		let lock = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock");
+		let lock = std::fs::read_to_string(lock).expect("the workspace's Cargo.lock");
+		for (name, version) in [
+			("candle-core", CANDLE_VERSION),
+			("candle-nn", CANDLE_VERSION),
+			("candle-transformers", CANDLE_VERSION),
+			("tokenizers", TOKENIZERS_VERSION),
+		] {
+			let entry = format!("name = \"{name}\"\nversion = \"{version}\"\n");
+			assert!(
+				lock.contains(&entry),
+				"Cargo.lock must lock {name} {version}"
+			);
+		}
+	}
+}

@@ -1,0 +1,182 @@
+//! SmolLM2-135M-Instruct: chat generation with greedy decoding, through candle-transformers'
+//! quantized llama.
+//!
+//! A job's prompt is wrapped in the model's own chat template ([`chat`]), tokenized with the
+//! model's own tokenizer ([`tokenizer`]), run in one prefill pass, then decoded one token at a
+//! time, always taking the highest logit (lowest id on a tie), until a stop token
+//! (`<|im_end|>`, `<|endoftext|>` or the GGUF's eos id) or `max_tokens`.
+
+pub mod chat;
+mod metadata;
+pub mod tokenizer;
+
+use std::{
+	io::Cursor,
+	path::Path,
+	time::{Duration, Instant},
+};
+
+use candle_core::{quantized::gguf_file::Content, Device, Tensor};
+use candle_transformers::models::quantized_llama::ModelWeights;
+use verity_primitives::Hash;
+
+use self::{
+	chat::{render_user_prompt, SMOLLM2_CHAT_TEMPLATE},
+	metadata::{string_value, u32_value},
+	tokenizer::SmolLm2Tokenizer,
+};
+use crate::{digest::read_verified, Error, Result};
+
+/// A greedy generation and how long its two phases took.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Generation {
+	/// The generated token ids, without the prompt and without the stop token.
+	pub token_ids: Vec<u32>,
+	/// The generated ids decoded to text.
+	pub text: String,
+	/// Tokens of the templated prompt.
+	pub prompt_tokens: usize,
+	/// Time of the prefill pass (prompt in, first token out).
+	pub prefill_time: Duration,
+	/// Time of the decode steps after the first token.
+	pub decode_time: Duration,
+}
+
+/// SmolLM2 loaded and ready to generate.
+pub struct SmolLm2 {
+	weights: ModelWeights,
+	tokenizer: SmolLm2Tokenizer,
+	stop_ids: Vec<u32>,
+	context_len: usize,
+	device: Device,
+}
+
+impl SmolLm2 {
+	/// Loads the GGUF at `path` after checking that its BLAKE2-256 is `expected`.
+	pub fn load_verified(path: &Path, expected: &Hash) -> Result<Self> {
+		let file = read_verified(path, expected)?;
+		Self::from_gguf_bytes(&file.bytes)
+	}
+
+	/// Builds the model from GGUF bytes (already verified by the caller).
+	pub fn from_gguf_bytes(bytes: &[u8]) -> Result<Self> {
+		let mut reader = Cursor::new(bytes);
+		let content = Content::read(&mut reader)?;
+		let architecture = string_value(&content, "general.architecture")?;
+		if architecture != "llama" {
+			return Err(Error::UnsupportedModel(format!(
+				"architecture `{architecture}` (expected llama)"
+			)));
+		}
+		let template = string_value(&content, "tokenizer.chat_template")?;
+		if template != SMOLLM2_CHAT_TEMPLATE {
+			return Err(Error::UnsupportedModel(
+				"the GGUF's chat template is not SmolLM2-Instruct's".into(),
+			));
+		}
+		let tokenizer = SmolLm2Tokenizer::from_gguf(&content)?;
+		let mut stop_ids = vec![u32_value(&content, "tokenizer.ggml.eos_token_id")?];
+		stop_ids.extend(
+			["<|im_end|>", "<|endoftext|>"]
+				.iter()
+				.filter_map(|t| tokenizer.token_id(t)),
+		);
+		let context_len = usize::try_from(u32_value(&content, "llama.context_length")?)
+			.map_err(|_| Error::UnsupportedModel("context length".into()))?;
+		let device = Device::Cpu;
+		let weights = ModelWeights::from_gguf(content, &mut reader, &device)?;
+		Ok(Self {
+			weights,
+			tokenizer,
+			stop_ids,
+			context_len,
+			device,
+		})
+	}
+
+	/// The model's tokenizer.
+	pub fn tokenizer(&self) -> &SmolLm2Tokenizer {
+		&self.tokenizer
+	}
+
+	/// The token ids of a job's prompt after the chat template.
+	pub fn prompt_token_ids(&self, prompt: &str) -> Result<Vec<u32>> {
+		self.tokenizer.encode(&render_user_prompt(prompt))
+	}
+
+	/// Answers `prompt` with greedy decoding, at most `max_tokens` tokens.
+	pub fn generate(&mut self, prompt: &str, max_tokens: u32) -> Result<Generation> {
+		self.decode_greedy(prompt, max_tokens, true)
+	}
+
+	/// Decodes exactly `tokens` tokens, through stop tokens: for benchmarks, which need a fixed
+	/// amount of work. Not a job's semantics (a job stops at the end of the assistant's turn).
+	pub fn generate_fixed_length(&mut self, prompt: &str, tokens: u32) -> Result<Generation> {
+		self.decode_greedy(prompt, tokens, false)
+	}
+
+	fn decode_greedy(&mut self, prompt: &str, max_tokens: u32, stop: bool) -> Result<Generation> {
+		let prompt_ids = self.prompt_token_ids(prompt)?;
+		let max_new = usize::try_from(max_tokens).unwrap_or(usize::MAX);
+		if prompt_ids.len().saturating_add(max_new) > self.context_len {
+			return Err(Error::ContextTooLong {
+				prompt_tokens: prompt_ids.len(),
+				max_tokens,
+				context: self.context_len,
+			});
+		}
+		self.weights.clear_kv_cache();
+		let start = Instant::now();
+		let input = Tensor::new(prompt_ids.as_slice(), &self.device)?.unsqueeze(0)?;
+		let mut next = greedy(&self.weights.forward(&input, 0)?)?;
+		let prefill_time = start.elapsed();
+		let start = Instant::now();
+		let mut token_ids = Vec::new();
+		while token_ids.len() < max_new && !(stop && self.stop_ids.contains(&next)) {
+			token_ids.push(next);
+			if token_ids.len() == max_new {
+				break;
+			}
+			let position = prompt_ids.len() + token_ids.len() - 1;
+			let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
+			next = greedy(&self.weights.forward(&input, position)?)?;
+		}
+		let decode_time = start.elapsed();
+		let text = self.tokenizer.decode(&token_ids)?;
+		Ok(Generation {
+			token_ids,
+			text,
+			prompt_tokens: prompt_ids.len(),
+			prefill_time,
+			decode_time,
+		})
+	}
+}
+
+/// The id of the highest logit; the lowest id wins a tie, NaN never wins.
+fn greedy(logits: &Tensor) -> Result<u32> {
+	let logits: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+	let mut best: Option<(usize, f32)> = None;
+	for (id, logit) in logits.into_iter().enumerate() {
+		if best.is_none_or(|(_, top)| logit > top) && !logit.is_nan() {
+			best = Some((id, logit));
+		}
+	}
+	let (id, _) =
+		best.ok_or_else(|| Error::UnsupportedModel("the model produced no logits".into()))?;
+	u32::try_from(id).map_err(|_| Error::UnsupportedModel("vocabulary too large".into()))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn greedy_takes_the_highest_logit_and_the_lowest_id_on_ties() -> Result<()> {
+		let dev = Device::Cpu;
+		assert_eq!(greedy(&Tensor::new(&[[0.1f32, 0.7, 0.2]], &dev)?)?, 1);
+		assert_eq!(greedy(&Tensor::new(&[[0.5f32, 0.9, 0.9]], &dev)?)?, 1);
+		assert_eq!(greedy(&Tensor::new(&[[f32::NAN, -1.0, -2.0]], &dev)?)?, 1);
+		Ok(())
+	}
+}

@@ -1,0 +1,328 @@
+//! Integration tests on the two real models, as `scripts/fetch-models.sh` installs them.
+//!
+//! When the model files are absent every test here prints why and passes without checking
+//! anything; CI fetches the models first, so there they run. Run with `--release`: candle in
+//! debug builds is far too slow for a 135M-parameter model.
+
+use std::{io::Write, path::PathBuf};
+
+use verity_inference::{
+	catalog::ModelId,
+	default_models_dir,
+	minilm::{MiniLm, MiniLmFiles},
+	smollm2::{chat::SMOLLM2_CHAT_TEMPLATE, SmolLm2},
+	Error, LoadedModel,
+};
+use verity_primitives::{
+	job::{JobInput, JobOutput},
+	policy::check,
+};
+
+/// The models folder when every file of `id` is there, else `None` (and a note on stderr).
+fn models_dir(id: ModelId) -> Option<PathBuf> {
+	let dir = default_models_dir();
+	for file in id.files() {
+		if !dir.join(file.relative_path).is_file() {
+			assert!(
+				std::env::var_os("VERITY_REQUIRE_MODELS").is_none(),
+				"{} is missing and VERITY_REQUIRE_MODELS is set",
+				dir.join(file.relative_path).display()
+			);
+			// Straight to stderr, past the test harness's capture, so the skip is visible.
+			let line = format!(
+				"SKIPPED: {} is missing; run scripts/fetch-models.sh to run this test\n",
+				dir.join(file.relative_path).display()
+			);
+			let _ = std::io::stderr().write_all(line.as_bytes());
+			return None;
+		}
+	}
+	Some(dir)
+}
+
+fn smollm2() -> Option<SmolLm2> {
+	let dir = models_dir(ModelId::SmolLm2)?;
+	let file = ModelId::SmolLm2.files()[0];
+	Some(SmolLm2::load_verified(&dir.join(file.relative_path), &file.hash()).expect("load smollm2"))
+}
+
+fn minilm() -> Option<MiniLm> {
+	let dir = models_dir(ModelId::MiniLm)?;
+	let [weights, tokenizer, config] = ModelId::MiniLm.files() else {
+		panic!("three files")
+	};
+	let (w, t, c) = (
+		dir.join(weights.relative_path),
+		dir.join(tokenizer.relative_path),
+		dir.join(config.relative_path),
+	);
+	Some(
+		MiniLm::load_verified(MiniLmFiles {
+			weights: (&w, weights.hash()),
+			tokenizer: (&t, tokenizer.hash()),
+			config: (&c, config.hash()),
+		})
+		.expect("load minilm"),
+	)
+}
+
+#[derive(serde::Deserialize)]
+struct Golden {
+	cases: Vec<GoldenCase>,
+}
+
+#[derive(serde::Deserialize)]
+struct GoldenCase {
+	text: String,
+	ids: Vec<u32>,
+}
+
+#[test]
+fn smollm2_tokenizer_matches_llama_cpp() {
+	let Some(model) = smollm2() else { return };
+	let golden: Golden =
+		serde_json::from_str(include_str!("data/smollm2_tokenizer_golden.json")).expect("golden");
+	assert!(golden.cases.len() >= 10);
+	for case in &golden.cases {
+		let ids = model.tokenizer().encode(&case.text).expect("encode");
+		assert_eq!(ids, case.ids, "token ids of {:?}", case.text);
+		let decoded = model.tokenizer().decode(&ids).expect("decode");
+		assert_eq!(decoded, case.text, "decode(encode(x)) == x");
+	}
+}
+
+#[test]
+fn smollm2_chat_template_is_the_gguf_one_and_matches_llama_cpp_tokens() {
+	let Some(model) = smollm2() else { return };
+	// The loader refuses any other template, so loading proves the GGUF carries this one.
+	assert!(SMOLLM2_CHAT_TEMPLATE.contains("You are a helpful AI assistant named SmolLM"));
+	let golden: Golden =
+		serde_json::from_str(include_str!("data/smollm2_tokenizer_golden.json")).expect("golden");
+	let templated = golden
+		.cases
+		.iter()
+		.find(|case| case.text.contains("What is 2+2?"))
+		.expect("the templated case");
+	assert_eq!(
+		model.prompt_token_ids("What is 2+2?").expect("ids"),
+		templated.ids
+	);
+}
+
+#[derive(serde::Deserialize)]
+struct LlamaCppGreedy {
+	prompt: String,
+	prompt_ids: Vec<u32>,
+	ids: Vec<u32>,
+}
+
+/// Greedy output for "What is 2+2?" (it ends with `<|im_end|>` after these 11 tokens), pinned:
+/// a change in any kernel, the tokenizer, the template or the decoding loop shows up here.
+const TWO_PLUS_TWO: [u32; 11] = [504, 2988, 288, 451, 8170, 4119, 1732, 314, 216, 36, 30];
+
+#[test]
+fn smollm2_greedy_generation_is_pinned_and_agrees_with_llama_cpp() {
+	let Some(mut model) = smollm2() else { return };
+	let references: Vec<LlamaCppGreedy> =
+		serde_json::from_str(include_str!("data/smollm2_llamacpp_greedy.json")).expect("reference");
+	for reference in &references {
+		assert_eq!(
+			model.prompt_token_ids(&reference.prompt).expect("ids"),
+			reference.prompt_ids
+		);
+		let ours = model.generate(&reference.prompt, 32).expect("generate");
+		let agree = ours
+			.token_ids
+			.iter()
+			.zip(&reference.ids)
+			.take_while(|(a, b)| a == b)
+			.count();
+		eprintln!(
+			"{:?}: {} tokens, first {} agree with llama.cpp ({} tokens): {:?}",
+			reference.prompt,
+			ours.token_ids.len(),
+			agree,
+			reference.ids.len(),
+			ours.text
+		);
+		if reference.prompt == "What is the capital of France?" {
+			// No near-tie on this prompt: both engines agree on all 32 tokens.
+			assert_eq!(ours.token_ids, reference.ids, "llama.cpp's greedy tokens");
+		}
+	}
+}
+
+#[test]
+fn smollm2_stops_on_end_of_turn_and_respects_max_tokens() {
+	let Some(mut model) = smollm2() else { return };
+	let answer = model.generate("What is 2+2?", 64).expect("generate");
+	assert_eq!(
+		answer.token_ids, TWO_PLUS_TWO,
+		"stopped by <|im_end|> after 11 tokens"
+	);
+	assert_eq!(answer.text, "The answer to this classic math problem is 4.");
+	let three = model.generate("What is 2+2?", 3).expect("generate");
+	assert_eq!(three.token_ids, TWO_PLUS_TWO[..3]);
+	assert_eq!(three.text, "The answer to");
+	let again = model.generate("What is 2+2?", 64).expect("generate");
+	assert_eq!(
+		(again.token_ids, again.text),
+		(answer.token_ids, answer.text)
+	);
+}
+
+#[test]
+fn a_model_file_with_another_hash_is_refused() {
+	let Some(dir) = models_dir(ModelId::SmolLm2) else {
+		return;
+	};
+	let file = ModelId::SmolLm2.files()[0];
+	let other = ModelId::MiniLm.files()[0].hash();
+	let Err(error) = SmolLm2::load_verified(&dir.join(file.relative_path), &other) else {
+		panic!("must be refused")
+	};
+	assert!(matches!(error, Error::HashMismatch { .. }), "{error}");
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+	a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn minilm_ranks_paraphrases_above_unrelated_sentences() {
+	let Some(model) = minilm() else { return };
+	let texts = [
+		"A man is playing a guitar.",
+		"Someone is strumming a guitar.",
+		"The stock market fell sharply today.",
+		"How do I bake sourdough bread?",
+		"What is the recipe for sourdough?",
+	];
+	let e = model.embed(&texts).expect("embed");
+	for vector in &e {
+		assert_eq!(vector.len(), 384);
+		let norm: f32 = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
+		assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+	}
+	let guitar = cosine(&e[0], &e[1]);
+	let bread = cosine(&e[3], &e[4]);
+	eprintln!(
+		"guitar {guitar:.4}, bread {bread:.4}, unrelated {:.4}",
+		cosine(&e[0], &e[2])
+	);
+	assert!(
+		guitar > 0.6 && bread > 0.6,
+		"paraphrases are close: {guitar}, {bread}"
+	);
+	for unrelated in [
+		cosine(&e[0], &e[2]),
+		cosine(&e[0], &e[3]),
+		cosine(&e[1], &e[4]),
+	] {
+		assert!(unrelated < 0.2, "unrelated sentences are far: {unrelated}");
+		assert!(unrelated < guitar && unrelated < bread);
+	}
+}
+
+#[test]
+fn minilm_batch_composition_stays_within_the_policy() {
+	let Some(dir) = models_dir(ModelId::MiniLm) else {
+		return;
+	};
+	let mut model = LoadedModel::load(ModelId::MiniLm, &dir).expect("load");
+	let alone = model
+		.run(&JobInput::embed(&["The cat sat on the mat."]).expect("valid"))
+		.expect("run");
+	let long =
+		"A much longer sentence that forces the batch to be padded well beyond the first one.";
+	let batched = model
+		.run(&JobInput::embed(&["The cat sat on the mat.", long]).expect("valid"))
+		.expect("run");
+	let JobOutput::Embedded { embeddings } = &batched else {
+		panic!("embeddings")
+	};
+	let first = JobOutput::embedded(vec![embeddings[0].clone()]).expect("fits");
+	let max_diff = alone_diff(&alone, &first);
+	eprintln!("max |alone - padded batch| = {max_diff:e}");
+	assert_eq!(check(ModelId::MiniLm.policy(), &alone, &first), Ok(()));
+}
+
+fn alone_diff(a: &JobOutput, b: &JobOutput) -> f32 {
+	let (JobOutput::Embedded { embeddings: a }, JobOutput::Embedded { embeddings: b }) = (a, b)
+	else {
+		return f32::INFINITY;
+	};
+	a[0].values()
+		.zip(b[0].values())
+		.map(|(x, y)| (x - y).abs())
+		.fold(0.0, f32::max)
+}
+
+#[test]
+fn catalog_loads_and_runs_both_models() {
+	let (Some(_), Some(dir)) = (models_dir(ModelId::SmolLm2), models_dir(ModelId::MiniLm)) else {
+		return;
+	};
+	let mut smollm2 = LoadedModel::load(ModelId::SmolLm2, &dir).expect("load");
+	let output = smollm2
+		.run(&JobInput::generate("Say hi.", 4).expect("valid"))
+		.expect("run");
+	let JobOutput::Generated { token_ids, .. } = &output else {
+		panic!("generation")
+	};
+	assert!(!token_ids.is_empty() && token_ids.len() <= 4);
+	let again = smollm2
+		.run(&JobInput::generate("Say hi.", 4).expect("valid"))
+		.expect("run");
+	assert_eq!(output.hash(), again.hash());
+	assert_eq!(check(ModelId::SmolLm2.policy(), &output, &again), Ok(()));
+}
+
+#[derive(serde::Deserialize)]
+struct MiniLmReference {
+	texts: Vec<String>,
+	embeddings: Vec<Vec<f64>>,
+}
+
+#[test]
+fn minilm_matches_an_independent_float64_reference() {
+	let Some(model) = minilm() else { return };
+	let reference: MiniLmReference =
+		serde_json::from_str(include_str!("data/minilm_reference.json")).expect("reference");
+	let ours = model.embed(&reference.texts).expect("embed");
+	let mut max_diff = 0.0f64;
+	for (a, b) in ours.iter().zip(&reference.embeddings) {
+		assert_eq!(a.len(), b.len());
+		for (x, y) in a.iter().zip(b) {
+			max_diff = max_diff.max((f64::from(*x) - y).abs());
+		}
+	}
+	eprintln!("max |candle f32 - numpy f64| = {max_diff:e}");
+	assert!(max_diff < 1e-6, "max difference {max_diff}");
+}
+
+#[test]
+fn candles_generic_gguf_tokenizer_differs_which_is_why_ours_exists() {
+	use candle_core::quantized::{gguf_file::Content, tokenizer::TokenizerFromGguf};
+	let Some(model) = smollm2() else { return };
+	let Some(dir) = models_dir(ModelId::SmolLm2) else {
+		return;
+	};
+	let path = dir.join(ModelId::SmolLm2.files()[0].relative_path);
+	let mut file = std::fs::File::open(path).expect("open");
+	let content = Content::read(&mut file).expect("gguf");
+	let generic = tokenizers::Tokenizer::from_gguf(&content).expect("candle's tokenizer");
+	let text = "<|im_start|>system\nHi 2024";
+	let theirs = generic
+		.encode(text, false)
+		.expect("encode")
+		.get_ids()
+		.to_vec();
+	let ours = model.tokenizer().encode(text).expect("encode");
+	// llama.cpp: <|im_start|> system \n Hi ␠ 2 0 2 4
+	assert_eq!(ours, [1, 9690, 198, 26843, 216, 34, 32, 34, 36]);
+	assert_ne!(
+		theirs, ours,
+		"candle's fallback pre-tokenizer would change the token ids"
+	);
+}
