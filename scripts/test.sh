@@ -19,6 +19,12 @@ export VERITY_REQUIRE_MODELS=1
 stage "unit and integration tests (budget: 5 min)"
 timed tests cargo test --release --locked --workspace -- --skip e2e_
 
+stage "pallet benchmark tests (budget: 3 min cold, seconds warm)"
+# The benchmarks of every pallet run once each in the pallet's mock runtime. Only the pallets are
+# built with runtime-benchmarks here; the node and runtime keep their production features.
+timed benchmarks cargo test --release --locked -p pallet-models --features runtime-benchmarks \
+	-- benchmarking
+
 stage "end-to-end tests against verity-node (budget: 5 min)"
 timed e2e cargo test --release --locked --workspace -- e2e_ --test-threads 1
 

@@ -129,6 +129,8 @@ impl core::fmt::Display for JobDataError {
 	PartialEq,
 	Eq,
 	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub enum JobKind {
 	/// Text generation by a language model.
@@ -139,7 +141,17 @@ pub enum JobKind {
 
 /// What a job asks the model to do.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub enum JobInput {
 	/// Generate text for a chat prompt with greedy decoding.

@@ -8,7 +8,8 @@
 //! - [`job`]: the canonical job input and output (SCALE, bounded) and their hashes;
 //! - [`policy`]: the verification policy of a model and the one [`policy::check`] both sides use;
 //! - [`receipt`]: the receipt a worker signs over (chain, job, model, input, output);
-//! - [`model`]: the model hash rule and the engine profile a model is registered with.
+//! - [`model`]: the model hash rule and the engine profile a model is registered with;
+//! - [`registry`]: model ids, golden vectors and the [`registry::ModelRegistry`] trait.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
@@ -18,6 +19,9 @@ pub mod job;
 pub mod model;
 pub mod policy;
 pub mod receipt;
+pub mod registry;
+
+pub use registry::{ModelId, ModelRegistry};
 
 use sp_runtime::{
 	traits::{BlakeTwo256, IdentifyAccount, Verify},

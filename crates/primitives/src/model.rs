@@ -29,7 +29,17 @@ pub fn model_hash(file_hashes: &[Hash]) -> Hash {
 /// What an engine pins when it runs a model: enough for a verifier to reproduce the run, and for
 /// the registry to record the setting the model's policy was measured under.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub struct EngineProfile {
 	/// The engine and its version, e.g. `candle 0.11.1`.

@@ -32,6 +32,8 @@ use crate::job::{Embedding, JobOutput};
 	PartialEq,
 	Eq,
 	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub enum VerificationPolicy {
 	/// The recomputed output must be identical (same SCALE encoding, so the same hash).
