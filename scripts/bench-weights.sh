@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Regenerates the weights of Verity's pallets from their benchmarks (frame-benchmarking v2).
+#
+# Not part of CI: it builds verity-node with `runtime-benchmarks`, a second long build, in its own
+# target folder, so that the production node and its WebAssembly runtime are never compiled with
+# benchmarking code (the runtime's WebAssembly build folder is per target folder).
+#
+# Usage: ./scripts/bench-weights.sh [PALLET ...]      default: every Verity pallet
+#   VERITY_BENCH_TARGET_DIR   target folder (default: "$CARGO_TARGET_DIR-bench")
+#   STEPS, REPEAT             benchmark sampling (default 50 steps, 20 repeats)
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$VERITY_ROOT"
+
+export CARGO_TARGET_DIR="${VERITY_BENCH_TARGET_DIR:-${CARGO_TARGET_DIR%/}-bench}"
+STEPS="${STEPS:-50}"
+REPEAT="${REPEAT:-20}"
+PALLETS=("$@")
+[ ${#PALLETS[@]} -gt 0 ] || PALLETS=(pallet_models)
+
+./scripts/setup.sh
+stage "build verity-node with runtime-benchmarks into $CARGO_TARGET_DIR"
+timed build cargo build --release --locked -p verity-node --features runtime-benchmarks
+
+for pallet in "${PALLETS[@]}"; do
+	crate_dir="pallets/${pallet#pallet_}"
+	[ -d "$crate_dir" ] || { echo "no crate folder $crate_dir for $pallet" >&2; exit 1; }
+	stage "benchmark $pallet -> $crate_dir/src/weights.rs"
+	timed "$pallet" "$CARGO_TARGET_DIR/release/verity-node" benchmark pallet \
+		--chain dev --pallet "$pallet" --extrinsic '*' \
+		--steps "$STEPS" --repeat "$REPEAT" \
+		--header scripts/weights-header.txt \
+		--output "$crate_dir/src/weights.rs"
+done
+cargo fmt --all
