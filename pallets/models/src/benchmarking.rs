@@ -55,25 +55,43 @@ fn largest_info<T: Config>(seed: u8, previous: Option<ModelId>) -> ModelInfo<Bal
 	}
 }
 
-/// A funded proposer with an open proposal (model 1) over an approved first version (model 0).
-fn proposal<T: Config>() -> Result<T::AccountId, BenchmarkError> {
+/// A model set up for a benchmark: an approved first version and an open proposal over it.
+struct Setup<AccountId> {
+	proposer: AccountId,
+	approved: ModelId,
+	proposed: ModelId,
+}
+
+/// A funded proposer with an open proposal over an approved first version, after whatever models
+/// genesis registered.
+fn proposal<T: Config>() -> Result<Setup<T::AccountId>, BenchmarkError> {
 	let proposer: T::AccountId = whitelisted_caller();
 	T::Currency::set_balance(&proposer, BalanceOf::<T>::max_value() / 2u32.into());
 	let signed = || RawOrigin::Signed(proposer.clone()).into();
+	let approved = NextModelId::<T>::get();
 	Pallet::<T>::propose_model(
 		signed(),
 		Box::new(largest_info::<T>(1, None)),
 		largest_golden(1),
 	)?;
-	let governance =
-		T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-	Pallet::<T>::approve_model(governance, 0)?;
-	Pallet::<T>::propose_model(
-		signed(),
-		Box::new(largest_info::<T>(2, Some(0))),
-		largest_golden(2),
-	)?;
-	Ok(proposer)
+	Pallet::<T>::approve_model(governance::<T>()?, approved)?;
+	let proposed = NextModelId::<T>::get();
+	let second = largest_info::<T>(2, Some(approved));
+	Pallet::<T>::propose_model(signed(), Box::new(second), largest_golden(2))?;
+	Ok(Setup {
+		proposer,
+		approved,
+		proposed,
+	})
+}
+
+/// The origin that decides on models.
+fn governance<T: Config>() -> Result<T::RuntimeOrigin, BenchmarkError> {
+	T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)
+}
+
+fn status<T: Config>(id: ModelId) -> Option<ModelStatus> {
+	Models::<T>::get(id).map(|entry| entry.status)
 }
 
 #[benchmarks]
@@ -82,66 +100,55 @@ mod benchmarks {
 
 	#[benchmark]
 	fn propose_model() -> Result<(), BenchmarkError> {
-		let proposer = proposal::<T>()?;
-		let info = largest_info::<T>(3, Some(0));
+		let setup = proposal::<T>()?;
+		let info = largest_info::<T>(3, Some(setup.approved));
+		let id = NextModelId::<T>::get();
 		#[extrinsic_call]
 		_(
-			RawOrigin::Signed(proposer),
+			RawOrigin::Signed(setup.proposer),
 			Box::new(info),
 			largest_golden(3),
 		);
-		assert_eq!(
-			Models::<T>::get(2).map(|e| e.status),
-			Some(ModelStatus::Proposed)
-		);
+		assert_eq!(status::<T>(id), Some(ModelStatus::Proposed));
 		Ok(())
 	}
 
 	#[benchmark]
 	fn approve_model() -> Result<(), BenchmarkError> {
-		proposal::<T>()?;
-		let origin =
-			T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let setup = proposal::<T>()?;
+		let origin = governance::<T>()?;
 		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, 1);
-		assert_eq!(
-			Models::<T>::get(1).map(|e| e.status),
-			Some(ModelStatus::Approved)
-		);
+		_(origin as T::RuntimeOrigin, setup.proposed);
+		assert_eq!(status::<T>(setup.proposed), Some(ModelStatus::Approved));
 		Ok(())
 	}
 
 	#[benchmark]
 	fn reject_model() -> Result<(), BenchmarkError> {
-		proposal::<T>()?;
-		let origin =
-			T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let setup = proposal::<T>()?;
+		let origin = governance::<T>()?;
 		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, 1);
-		assert!(!Models::<T>::contains_key(1));
+		_(origin as T::RuntimeOrigin, setup.proposed);
+		assert_eq!(status::<T>(setup.proposed), None);
 		Ok(())
 	}
 
 	#[benchmark]
 	fn retire_model() -> Result<(), BenchmarkError> {
-		proposal::<T>()?;
-		let origin =
-			T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let setup = proposal::<T>()?;
+		let origin = governance::<T>()?;
 		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, 0);
-		assert_eq!(
-			Models::<T>::get(0).map(|e| e.status),
-			Some(ModelStatus::Retired)
-		);
+		_(origin as T::RuntimeOrigin, setup.approved);
+		assert_eq!(status::<T>(setup.approved), Some(ModelStatus::Retired));
 		Ok(())
 	}
 
 	#[benchmark]
 	fn withdraw_proposal() -> Result<(), BenchmarkError> {
-		let proposer = proposal::<T>()?;
+		let setup = proposal::<T>()?;
 		#[extrinsic_call]
-		_(RawOrigin::Signed(proposer), 1);
-		assert!(!Models::<T>::contains_key(1));
+		_(RawOrigin::Signed(setup.proposer), setup.proposed);
+		assert_eq!(status::<T>(setup.proposed), None);
 		Ok(())
 	}
 
