@@ -34,6 +34,11 @@ pub enum Subcommand {
 
 	/// Print information about the database.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Benchmark pallets to generate their weights (builds with `runtime-benchmarks` only).
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 }
 
 /// `verity-node [SUBCOMMAND] [FLAGS]`.

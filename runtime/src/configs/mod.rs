@@ -3,4 +3,5 @@
 pub mod consensus;
 pub mod governance;
 pub mod monetary;
+pub mod registry;
 pub mod system;
