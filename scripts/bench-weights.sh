@@ -28,11 +28,14 @@ export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
 stage "build verity-node with runtime-benchmarks into $CARGO_TARGET_DIR"
 timed build cargo build --release --locked -p verity-node --features runtime-benchmarks
 
+# The runtime built with the benchmarks, and its `development` genesis preset.
+runtime_wasm="$CARGO_TARGET_DIR/release/wbuild/verity-runtime/verity_runtime.compact.compressed.wasm"
 for pallet in "${PALLETS[@]}"; do
 	output="runtime/src/weights/$pallet.rs"
 	stage "benchmark $pallet -> $output"
 	timed "$pallet" "$CARGO_TARGET_DIR/release/verity-node" benchmark pallet \
-		--chain dev --pallet "$pallet" --extrinsic '*' \
+		--runtime "$runtime_wasm" --genesis-builder runtime --genesis-builder-preset development \
+		--pallet "$pallet" --extrinsic '*' \
 		--steps "$STEPS" --repeat "$REPEAT" \
 		--header scripts/weights-header.txt \
 		--output "$output"

@@ -6,14 +6,18 @@
 //! DATE: 2026-11-25, STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
-//! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
+//! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
-// target/release/verity-node
+// /root/.cache/verity/target-cold/release/verity-node
 // benchmark
 // pallet
-// --chain
-// dev
+// --runtime
+// /root/.cache/verity/target-cold/release/wbuild/verity-runtime/verity_runtime.compact.compressed.wasm
+// --genesis-builder
+// runtime
+// --genesis-builder-preset
+// development
 // --pallet
 // pallet_models
 // --extrinsic
@@ -52,8 +56,8 @@ impl<T: frame_system::Config> pallet_models::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1304`
 		//  Estimated: `4404`
-		// Minimum execution time: 185_144_000 picoseconds.
-		Weight::from_parts(191_463_000, 0)
+		// Minimum execution time: 182_480_000 picoseconds.
+		Weight::from_parts(189_210_000, 0)
 			.saturating_add(Weight::from_parts(0, 4404))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -66,8 +70,8 @@ impl<T: frame_system::Config> pallet_models::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1224`
 		//  Estimated: `4404`
-		// Minimum execution time: 57_465_000 picoseconds.
-		Weight::from_parts(61_170_000, 0)
+		// Minimum execution time: 56_304_000 picoseconds.
+		Weight::from_parts(59_438_000, 0)
 			.saturating_add(Weight::from_parts(0, 4404))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -86,8 +90,8 @@ impl<T: frame_system::Config> pallet_models::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1327`
 		//  Estimated: `4404`
-		// Minimum execution time: 95_201_000 picoseconds.
-		Weight::from_parts(98_927_000, 0)
+		// Minimum execution time: 94_259_000 picoseconds.
+		Weight::from_parts(98_687_000, 0)
 			.saturating_add(Weight::from_parts(0, 4404))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -100,8 +104,8 @@ impl<T: frame_system::Config> pallet_models::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1128`
 		//  Estimated: `4404`
-		// Minimum execution time: 20_831_000 picoseconds.
-		Weight::from_parts(23_355_000, 0)
+		// Minimum execution time: 20_801_000 picoseconds.
+		Weight::from_parts(22_904_000, 0)
 			.saturating_add(Weight::from_parts(0, 4404))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -118,8 +122,8 @@ impl<T: frame_system::Config> pallet_models::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1224`
 		//  Estimated: `4404`
-		// Minimum execution time: 60_189_000 picoseconds.
-		Weight::from_parts(63_964_000, 0)
+		// Minimum execution time: 59_979_000 picoseconds.
+		Weight::from_parts(63_263_000, 0)
 			.saturating_add(Weight::from_parts(0, 4404))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(4))
