@@ -402,32 +402,39 @@ mod governance {
 		(call, hash, length)
 	}
 
+	/// Moves `approve_model(0)` as a council motion with threshold two, casts `votes` for members
+	/// 1, 2 and 3, checks that votes alone change nothing, and closes the motion. Returns its hash.
+	fn vote_on_approval(votes: [bool; 3]) -> H256 {
+		let (call, hash, length) = motion(crate::Call::approve_model { id: 0 });
+		assert_ok!(Council::propose(
+			RuntimeOrigin::signed(1),
+			2,
+			Box::new(call),
+			length
+		));
+		for (member, aye) in COUNCIL.into_iter().zip(votes) {
+			assert_ok!(Council::vote(RuntimeOrigin::signed(member), hash, 0, aye));
+		}
+		assert_eq!(
+			status(0),
+			Some(ModelStatus::Proposed),
+			"votes alone change nothing"
+		);
+		assert_ok!(Council::close(
+			RuntimeOrigin::signed(1),
+			hash,
+			0,
+			Weight::from_parts(1_000_000_000, 1_000_000),
+			length
+		));
+		hash
+	}
+
 	#[test]
 	fn two_thirds_of_the_council_approve_a_model() {
 		run(|| {
 			assert_ok!(propose(PROPOSER, info(1)));
-			let (call, hash, length) = motion(crate::Call::approve_model { id: 0 });
-			assert_ok!(Council::propose(
-				RuntimeOrigin::signed(1),
-				2,
-				Box::new(call),
-				length
-			));
-			assert_ok!(Council::vote(RuntimeOrigin::signed(1), hash, 0, true));
-			assert_ok!(Council::vote(RuntimeOrigin::signed(2), hash, 0, true));
-			assert_ok!(Council::vote(RuntimeOrigin::signed(3), hash, 0, false));
-			assert_eq!(
-				status(0),
-				Some(ModelStatus::Proposed),
-				"votes alone change nothing"
-			);
-			assert_ok!(Council::close(
-				RuntimeOrigin::signed(3),
-				hash,
-				0,
-				Weight::from_parts(1_000_000_000, 1_000_000),
-				length
-			));
+			vote_on_approval([true, true, false]);
 			assert_eq!(status(0), Some(ModelStatus::Approved));
 			assert_eq!(held(PROPOSER), 0);
 		});
@@ -437,23 +444,7 @@ mod governance {
 	fn a_motion_short_of_two_thirds_is_disapproved() {
 		run(|| {
 			assert_ok!(propose(PROPOSER, info(1)));
-			let (call, hash, length) = motion(crate::Call::approve_model { id: 0 });
-			assert_ok!(Council::propose(
-				RuntimeOrigin::signed(1),
-				2,
-				Box::new(call),
-				length
-			));
-			assert_ok!(Council::vote(RuntimeOrigin::signed(1), hash, 0, true));
-			assert_ok!(Council::vote(RuntimeOrigin::signed(2), hash, 0, false));
-			assert_ok!(Council::vote(RuntimeOrigin::signed(3), hash, 0, false));
-			assert_ok!(Council::close(
-				RuntimeOrigin::signed(1),
-				hash,
-				0,
-				Weight::from_parts(1_000_000_000, 1_000_000),
-				length
-			));
+			let hash = vote_on_approval([true, false, false]);
 			System::assert_has_event(
 				pallet_collective::Event::<Test, pallet_collective::Instance1>::Disapproved {
 					proposal_hash: hash,
