@@ -9,7 +9,9 @@
 //! - [`policy`]: the verification policy of a model and the one [`policy::check`] both sides use;
 //! - [`receipt`]: the receipt a worker signs over (chain, job, model, input, output);
 //! - [`model`]: the model hash rule and the engine profile a model is registered with;
-//! - [`registry`]: model ids, golden vectors and the [`registry::ModelRegistry`] trait.
+//! - [`registry`]: model ids, golden vectors and the [`registry::ModelRegistry`] trait;
+//! - [`workers`]: the [`workers::WorkerSelection`] and [`workers::Slashing`] traits of the staked
+//!   compute providers.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs)]
 
@@ -20,8 +22,10 @@ pub mod model;
 pub mod policy;
 pub mod receipt;
 pub mod registry;
+pub mod workers;
 
 pub use registry::{ModelId, ModelRegistry};
+pub use workers::{Slashing, WorkerSelection};
 
 use sp_runtime::{
 	traits::{BlakeTwo256, IdentifyAccount, Verify},

@@ -7,7 +7,10 @@ use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, EnsureOrigin};
 use frame_system::RawOrigin;
 use sp_core::H256;
-use sp_runtime::{traits::Bounded, BoundedVec};
+use sp_runtime::{
+	traits::{Bounded, Zero},
+	BoundedVec,
+};
 use verity_primitives::{
 	job::{JobInput, JobKind, MAX_EMBED_TEXTS, MAX_EMBED_TEXT_BYTES},
 	model::{EngineProfile, MAX_PROFILE_TEXT_BYTES},
@@ -83,6 +86,45 @@ fn proposal<T: Config>() -> Result<Setup<T::AccountId>, BenchmarkError> {
 		approved,
 		proposed,
 	})
+}
+
+/// Registers an approved model of `kind` with hashes no other entry has, without a deposit (as
+/// genesis does), for the benchmarks of pallets that need approved models.
+pub(crate) fn register_approved<T: Config>(kind: JobKind) -> Option<ModelId> {
+	let id = NextModelId::<T>::get();
+	let hash = H256::from_low_u64_be(0xbe00_0000_0000_0000 | u64::from(id));
+	let (input, policy) = match kind {
+		JobKind::Generate => (
+			JobInput::generate("benchmark", 8).ok()?,
+			VerificationPolicy::Exact,
+		),
+		JobKind::Embed => (
+			JobInput::embed(&["benchmark"]).ok()?,
+			VerificationPolicy::Tolerance {
+				max_abs_diff_ppm: 100,
+			},
+		),
+	};
+	let info = ModelInfo {
+		name: filled::<MAX_MODEL_NAME_LEN>(b'b'),
+		version: filled::<MAX_MODEL_VERSION_LEN>(b'1'),
+		kind,
+		model_hash: hash,
+		weights_hash: hash,
+		tokenizer_hash: hash,
+		engine: EngineProfile::new("candle", "x86_64", "avx2", 2),
+		policy,
+		source: filled::<MAX_SOURCE_LEN>(b's'),
+		min_fee: 1u32.into(),
+		previous: None,
+	};
+	let golden: GoldenVectors = BoundedVec::truncate_from(vec![GoldenVector {
+		input,
+		output_hash: hash,
+	}]);
+	Pallet::<T>::check_proposal(&info, &golden).ok()?;
+	let proposer = account("benchmark-proposer", 0, 0);
+	Pallet::<T>::insert_entry(proposer, info, golden, Zero::zero(), ModelStatus::Approved).ok()
 }
 
 /// The origin that decides on models.

@@ -431,7 +431,7 @@ pub mod pallet {
 		}
 
 		/// Stores a new entry under the next id and records its fingerprint.
-		fn insert_entry(
+		pub(crate) fn insert_entry(
 			proposer: T::AccountId,
 			info: ModelInfo<BalanceOf<T>>,
 			golden_vectors: GoldenVectors,
@@ -582,6 +582,11 @@ pub mod pallet {
 				min_fee: entry.info.min_fee,
 				accepts_jobs,
 			})
+		}
+
+		#[cfg(feature = "runtime-benchmarks")]
+		fn register_benchmark_model(kind: JobKind) -> Option<ModelId> {
+			crate::benchmarking::register_approved::<T>(kind)
 		}
 	}
 }

@@ -1,0 +1,104 @@
+//! The compute providers as other pallets see them: the [`WorkerSelection`] trait that draws
+//! staked workers for a job or a jury, and the [`Slashing`] trait that takes a worker's bond for a
+//! fault and tracks the jobs it has in flight. The worker pallet implements both; the job market
+//! uses them without depending on it.
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_runtime::{DispatchResult, Perbill};
+
+use crate::{receipt::ReceiptPublic, registry::ModelId, Hash};
+
+/// Why a worker is punished; each kind is counted in the worker's record.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum FaultKind {
+	/// An assigned job was not answered before its deadline.
+	MissedDeadline,
+	/// A result was proved wrong by a jury.
+	WrongResult,
+	/// A juror committed a vote and did not reveal it.
+	JurorNoReveal,
+	/// A juror voted against the majority.
+	JurorMinority,
+}
+
+/// How much of a worker's stake a slash takes.
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SlashAmount<Balance> {
+	/// A share of the worker's whole stake (bonded and unbonding) when the slash happens.
+	Fraction(Perbill),
+	/// A fixed amount (capped by the stake).
+	Exact(Balance),
+}
+
+/// Where slashed funds go.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub enum SlashDestination<AccountId> {
+	/// To an account (a challenger, a juror, the job's submitter, a pallet's pot).
+	Account(AccountId),
+	/// To the runtime's slash handler (the treasury in the Verity runtime).
+	Treasury,
+	/// Out of existence: total issuance falls by the amount.
+	Burn,
+}
+
+/// Draws staked workers for jobs and juries.
+pub trait WorkerSelection<AccountId, Balance> {
+	/// Draws up to `n` distinct workers that serve `model`, are not paused, are not in `exclude`,
+	/// and have at least `min_free_bond` of their bond not yet reserved by jobs in flight. Each
+	/// draw picks a remaining worker with probability proportional to its bond, so splitting a
+	/// bond over several accounts does not raise the chance that one of them is drawn. The same
+	/// `seed` and state give the same workers in the same order; fewer than `n` come back when
+	/// fewer are eligible.
+	fn select(
+		model: ModelId,
+		exclude: &[AccountId],
+		seed: Hash,
+		n: u32,
+		min_free_bond: Balance,
+	) -> Vec<AccountId>;
+
+	/// How many workers [`Self::select`] could draw from with the same arguments.
+	fn eligible_count(model: ModelId, exclude: &[AccountId], min_free_bond: Balance) -> u32;
+
+	/// The ed25519 key `who` signs its receipts with, if `who` is a registered worker.
+	fn receipt_key(who: &AccountId) -> Option<ReceiptPublic>;
+
+	/// Whether `who` is registered, not paused, and serves `model`.
+	fn serves(who: &AccountId, model: ModelId) -> bool;
+}
+
+/// Takes a worker's bond for faults and tracks the bond at risk in its jobs.
+pub trait Slashing<AccountId, Balance> {
+	/// Slashes `who` by `amount` for `fault`: first from its bonded funds, then from funds that are
+	/// unbonding, never more than it has at stake. The slashed funds go to `to`; the fault and the
+	/// amount are recorded. Returns the amount actually slashed (zero for an account with no
+	/// stake).
+	fn slash(
+		who: &AccountId,
+		amount: SlashAmount<Balance>,
+		fault: FaultKind,
+		to: SlashDestination<AccountId>,
+	) -> Balance;
+
+	/// Records that `who` took a job that puts `at_risk` of its bond at risk. Refused when the
+	/// worker is not registered or its unreserved bond is below `at_risk`, so a slash always covers
+	/// the fees of the jobs a worker holds.
+	fn note_job_started(who: &AccountId, at_risk: Balance) -> DispatchResult;
+
+	/// Records that a job `who` took with [`Self::note_job_started`] ended, releasing `at_risk`;
+	/// `completed` counts it among the worker's jobs done.
+	fn note_job_finished(who: &AccountId, at_risk: Balance, completed: bool);
+}

@@ -1,0 +1,138 @@
+//! Slashing and jobs in flight ([`Slashing`]).
+//!
+//! A slash takes from the bonded funds first, then from unbonding chunks (the latest to unlock
+//! first), never more than the worker has at stake. The held funds are slashed with
+//! `BalancedHold::slash` and the credit goes where the caller says: to an account (if that account
+//! cannot receive it, for example because the amount is below the existing deposit of a new
+//! account, it goes to the treasury instead), to the treasury, or is burned. Each slash counts the
+//! fault in the worker's [`crate::WorkerStats`], even when nothing was left to take.
+
+use frame_support::{
+	ensure,
+	traits::{
+		fungible::{Balanced, BalancedHold},
+		Imbalance, OnUnbalanced,
+	},
+};
+use sp_runtime::{
+	traits::{CheckedAdd, Saturating, Zero},
+	DispatchResult,
+};
+use verity_primitives::workers::{FaultKind, SlashAmount, SlashDestination, Slashing};
+
+use crate::pallet::{
+	BalanceOf, Config, CreditOf, Error, Event, HoldReason, LedgerOf, Ledgers, Pallet, Stats,
+	Workers,
+};
+
+impl<T: Config> Pallet<T> {
+	/// Takes `amount` out of `ledger`: bonded first, then the chunks that unlock last. Chunks
+	/// emptied are dropped. `amount` must not exceed the ledger's stake.
+	fn deduct(ledger: &mut LedgerOf<T>, amount: BalanceOf<T>) {
+		let from_bonded = amount.min(ledger.bonded);
+		ledger.bonded = ledger.bonded.saturating_sub(from_bonded);
+		let mut left = amount.saturating_sub(from_bonded);
+		for chunk in ledger.unbonding.iter_mut().rev() {
+			if left.is_zero() {
+				break;
+			}
+			let taken = left.min(chunk.amount);
+			chunk.amount = chunk.amount.saturating_sub(taken);
+			left = left.saturating_sub(taken);
+		}
+		ledger.unbonding.retain(|chunk| !chunk.amount.is_zero());
+	}
+
+	/// Sends slashed funds to their destination.
+	fn pay_out(credit: CreditOf<T>, to: SlashDestination<T::AccountId>) {
+		match to {
+			SlashDestination::Account(account) => {
+				if let Err(unplaced) = T::Currency::resolve(&account, credit) {
+					T::Slashed::on_unbalanced(unplaced);
+				}
+			}
+			SlashDestination::Treasury => T::Slashed::on_unbalanced(credit),
+			SlashDestination::Burn => drop(credit),
+		}
+	}
+
+	/// Marks `who` active in this block.
+	fn touch(who: &T::AccountId) {
+		let now = frame_system::Pallet::<T>::block_number();
+		Stats::<T>::mutate(who, |stats| stats.last_active = now);
+	}
+}
+
+impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn slash(
+		who: &T::AccountId,
+		amount: SlashAmount<BalanceOf<T>>,
+		fault: FaultKind,
+		to: SlashDestination<T::AccountId>,
+	) -> BalanceOf<T> {
+		let mut slashed = BalanceOf::<T>::zero();
+		if let Some(mut ledger) = Ledgers::<T>::get(who) {
+			let stake = Self::stake(&ledger);
+			let wanted = match amount {
+				SlashAmount::Fraction(share) => share * stake,
+				SlashAmount::Exact(exact) => exact.min(stake),
+			};
+			if !wanted.is_zero() {
+				let (credit, _missing) =
+					<T::Currency as BalancedHold<_>>::slash(&HoldReason::Bond.into(), who, wanted);
+				slashed = credit.peek();
+				Self::deduct(&mut ledger, slashed);
+				Self::index_weight(who, Workers::<T>::get(who).as_ref(), &ledger);
+				Self::store_ledger(who, ledger);
+				Self::pay_out(credit, to);
+			}
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		Stats::<T>::mutate(who, |stats| {
+			stats.faults.record(fault);
+			stats.slashed_total = stats.slashed_total.saturating_add(slashed);
+			stats.last_active = now;
+		});
+		Self::deposit_event(Event::Slashed {
+			who: who.clone(),
+			fault,
+			amount: slashed,
+		});
+		slashed
+	}
+
+	fn note_job_started(who: &T::AccountId, at_risk: BalanceOf<T>) -> DispatchResult {
+		ensure!(Workers::<T>::contains_key(who), Error::<T>::NotRegistered);
+		let mut ledger = Ledgers::<T>::get(who).ok_or(Error::<T>::NotBonded)?;
+		ensure!(ledger.free() >= at_risk, Error::<T>::InsufficientFreeBond);
+		ledger.reserved = ledger
+			.reserved
+			.checked_add(&at_risk)
+			.ok_or(Error::<T>::Overflow)?;
+		ledger.jobs_in_flight = ledger
+			.jobs_in_flight
+			.checked_add(1)
+			.ok_or(Error::<T>::Overflow)?;
+		Ledgers::<T>::insert(who, ledger);
+		Self::touch(who);
+		Ok(())
+	}
+
+	fn note_job_finished(who: &T::AccountId, at_risk: BalanceOf<T>, completed: bool) {
+		if let Some(mut ledger) = Ledgers::<T>::get(who) {
+			ledger.jobs_in_flight = ledger.jobs_in_flight.saturating_sub(1);
+			ledger.reserved = if ledger.jobs_in_flight == 0 {
+				Zero::zero()
+			} else {
+				ledger.reserved.saturating_sub(at_risk)
+			};
+			Self::store_ledger(who, ledger);
+		}
+		if completed {
+			Stats::<T>::mutate(who, |stats| {
+				stats.jobs_done = stats.jobs_done.saturating_add(1)
+			});
+		}
+		Self::touch(who);
+	}
+}
