@@ -9,6 +9,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_membership, CouncilMembership]
 	[pallet_treasury, Treasury]
 	[pallet_models, Models]
+	[pallet_workers, Workers]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

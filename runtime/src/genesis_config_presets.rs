@@ -22,11 +22,54 @@ use verity_primitives::{
 
 use crate::{
 	AccountId, Balance, BalancesConfig, CouncilMembershipConfig, ModelsConfig,
-	RuntimeGenesisConfig, SudoConfig,
+	RuntimeGenesisConfig, SudoConfig, WorkersConfig,
 };
 
 /// What every well-known development account starts with: one million VRT.
 pub const DEV_ENDOWMENT: Balance = 1_000_000 * UNIT;
+
+/// What each development worker account starts with.
+pub const WORKER_ENDOWMENT: Balance = 10_000 * UNIT;
+
+/// What each development worker bonds at genesis (twice the minimum worker bond).
+pub const WORKER_BOND: Balance = 2_000 * UNIT;
+
+/// A development worker: an account of its own, apart from the wallets (so the worker's
+/// transactions never race a wallet's nonce), and its receipt key. The runtime cannot derive keys
+/// (no_std), so the public keys are written out; a test derives them from the seeds.
+pub struct DevWorker {
+	/// The secret URI of both keys, e.g. `//Alice//worker`.
+	pub seed: &'static str,
+	/// The sr25519 public key: the worker's account.
+	pub account: [u8; 32],
+	/// The ed25519 public key that signs its receipts.
+	pub receipt_key: [u8; 32],
+}
+
+/// The workers of the development chains: `//Alice//worker` on `development`, all four on
+/// `local_testnet`, one per validator.
+pub const DEV_WORKERS: [DevWorker; 4] = [
+	DevWorker {
+		seed: "//Alice//worker",
+		account: hex2array!("de0890e2f871c4263480188c3c6f27194198a61f1c56da846851a02554e19f3f"),
+		receipt_key: hex2array!("8009d4447e760c8713e3d9c8663feec69bb32edbc5b63a02d34485bd8998ced6"),
+	},
+	DevWorker {
+		seed: "//Bob//worker",
+		account: hex2array!("c406f0636e27e7bb858d01d7683eafa66827d32cec3ad3d44287e35848abab2a"),
+		receipt_key: hex2array!("a320bb496f52d5aa14d4ef2b18e2b25e09d5ec0e7187b51d4623500d0abf147f"),
+	},
+	DevWorker {
+		seed: "//Charlie//worker",
+		account: hex2array!("70b86fb59af3aa4a6aeb778b86a1402731a3c2118772d886d60d08c91027a840"),
+		receipt_key: hex2array!("d4689db32091866731794bfd3b5efcb87d5276868d8836e640152abbffa837db"),
+	},
+	DevWorker {
+		seed: "//Dave//worker",
+		account: hex2array!("506978e899cd086157035e54acae66310e2a23db9a7f82ef29d9f277014c051c"),
+		receipt_key: hex2array!("51c1736950cc380ecea206b3c4e8d225755647c0cc12ad4cd384deb55e3df9a2"),
+	},
+];
 
 /// A validator's consensus keys.
 struct Authority {
@@ -126,23 +169,45 @@ pub fn reference_models() -> Vec<(ModelInfo<Balance>, GoldenVectors)> {
 }
 
 /// The genesis state shared by the development presets: authorities, endowed accounts, a sudo
-/// key, a council, and the reference models (proposed by the sudo account, approved).
+/// key, a council, the reference models (proposed by the sudo account, approved), and workers
+/// bonded and registered for every reference model.
 fn testnet_genesis(
 	authorities: Vec<Authority>,
 	endowed: Vec<AccountId>,
 	sudo: AccountId,
 	council: Vec<AccountId>,
+	workers: &[DevWorker],
 ) -> Value {
 	let approved_models = reference_models()
 		.into_iter()
 		.map(|(info, golden)| (sudo.clone(), info, golden))
 		.collect::<Vec<_>>();
+	// Genesis registers the reference models under ids 0, 1, …
+	let model_ids: Vec<u32> = (0..approved_models.len() as u32).collect();
+	let balances = endowed
+		.into_iter()
+		.map(|account| (account, DEV_ENDOWMENT))
+		.chain(
+			workers
+				.iter()
+				.map(|w| (AccountId::from(w.account), WORKER_ENDOWMENT)),
+		)
+		.collect::<Vec<_>>();
+	let bonded_workers = workers
+		.iter()
+		.map(|w| {
+			(
+				AccountId::from(w.account),
+				WORKER_BOND,
+				model_ids.clone(),
+				w.receipt_key,
+			)
+		})
+		.collect::<Vec<_>>();
 	build_struct_json_patch!(RuntimeGenesisConfig {
-		balances: BalancesConfig {
-			balances: endowed
-				.into_iter()
-				.map(|account| (account, DEV_ENDOWMENT))
-				.collect::<Vec<_>>(),
+		balances: BalancesConfig { balances },
+		workers: WorkersConfig {
+			workers: bonded_workers
 		},
 		aura: pallet_aura::GenesisConfig {
 			authorities: authorities
@@ -187,7 +252,7 @@ fn dev_council() -> Vec<AccountId> {
 	.collect()
 }
 
-/// `development`: Alice alone produces and finalizes blocks.
+/// `development`: Alice alone produces and finalizes blocks; `//Alice//worker` serves the models.
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
 		vec![Authority::from_keyring(
@@ -197,10 +262,12 @@ pub fn development_config_genesis() -> Value {
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 		dev_council(),
+		&DEV_WORKERS[..1],
 	)
 }
 
-/// `local_testnet`: four authorities (Alice, Bob, Charlie, Dave), so GRANDPA survives one failure.
+/// `local_testnet`: four authorities (Alice, Bob, Charlie, Dave), so GRANDPA survives one failure,
+/// and a worker for each (`//Alice//worker` … `//Dave//worker`).
 pub fn local_testnet_genesis() -> Value {
 	testnet_genesis(
 		vec![
@@ -212,6 +279,7 @@ pub fn local_testnet_genesis() -> Value {
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 		dev_council(),
+		&DEV_WORKERS,
 	)
 }
 
@@ -261,11 +329,29 @@ mod tests {
 			local["grandpa"]["authorities"].as_array().map(Vec::len),
 			Some(4)
 		);
+		assert_eq!(
+			local["workers"]["workers"].as_array().map(Vec::len),
+			Some(4)
+		);
 		let dev = development_config_genesis();
 		assert_eq!(dev["aura"]["authorities"].as_array().map(Vec::len), Some(1));
+		assert_eq!(dev["workers"]["workers"].as_array().map(Vec::len), Some(1));
 		assert_eq!(
 			dev["councilMembership"]["members"].as_array().map(Vec::len),
 			Some(3)
 		);
+	}
+
+	#[test]
+	fn dev_worker_keys_derive_from_their_seeds_and_are_not_wallets() {
+		use sp_core::{ed25519, sr25519, Pair};
+		let wallets = dev_accounts();
+		for worker in &DEV_WORKERS {
+			let account = sr25519::Pair::from_string(worker.seed, None).expect("a valid seed");
+			let receipt = ed25519::Pair::from_string(worker.seed, None).expect("a valid seed");
+			assert_eq!(account.public().0, worker.account, "{}", worker.seed);
+			assert_eq!(receipt.public().0, worker.receipt_key, "{}", worker.seed);
+			assert!(!wallets.contains(&AccountId::from(worker.account)));
+		}
 	}
 }

@@ -73,7 +73,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("verity"),
 	impl_name: Cow::Borrowed("verity-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -171,4 +171,7 @@ mod runtime {
 
 	#[runtime::pallet_index(10)]
 	pub type Models = pallet_models;
+
+	#[runtime::pallet_index(11)]
+	pub type Workers = pallet_workers;
 }

@@ -5,3 +5,4 @@ pub mod governance;
 pub mod monetary;
 pub mod registry;
 pub mod system;
+pub mod workers;

@@ -3,3 +3,4 @@
 //! `SubstrateWeight` their crates ship.
 
 pub mod pallet_models;
+pub mod pallet_workers;
