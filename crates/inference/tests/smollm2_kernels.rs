@@ -1,0 +1,186 @@
+//! SmolLM2 on Verity's kernels against candle's plain quantized llama (the engine before the
+//! kernels), and determinism across kernels (scalar, AVX2, AVX-512 VNNI), thread counts and
+//! prefill vs token-by-token decoding. Needs the real model (skipped when it is absent, like
+//! `real_models.rs`). Run with `--release`.
+
+use std::{io::Write, path::PathBuf};
+
+use candle_core::{quantized::gguf_file::Content, Device, Tensor};
+use candle_transformers::models::quantized_llama::ModelWeights;
+use verity_inference::{
+	catalog::ModelId,
+	default_models_dir,
+	smollm2::{greedy, kernels::Kernel, SmolLm2},
+};
+
+/// The prompts both paths are compared on.
+const PROMPTS: [&str; 5] = [
+	"What is 2+2?",
+	"What is the capital of France?",
+	"Write a haiku about the sea.",
+	"List three primary colors.",
+	"Explain in one sentence why the sky is blue.",
+];
+
+/// Greedy tokens compared per prompt.
+const TOKENS: usize = 24;
+
+/// The largest |logit difference| allowed between the kernels and candle's plain path: both
+/// quantize activations to 8 bits per block of 32, but round differently (candle keeps the
+/// block scale in f16) and sum in another order. Measured: about 0.1 (README).
+const MAX_LOGIT_DIFF: f32 = 0.5;
+
+fn gguf_path() -> Option<PathBuf> {
+	let file = ModelId::SmolLm2.files()[0];
+	let path = default_models_dir().join(file.relative_path);
+	if path.is_file() {
+		return Some(path);
+	}
+	assert!(
+		std::env::var_os("VERITY_REQUIRE_MODELS").is_none(),
+		"{} is missing and VERITY_REQUIRE_MODELS is set",
+		path.display()
+	);
+	let _ = std::io::stderr().write_all(
+		format!(
+			"SKIPPED: {} is missing; run scripts/fetch-models.sh\n",
+			path.display()
+		)
+		.as_bytes(),
+	);
+	None
+}
+
+fn ours(path: &PathBuf) -> SmolLm2 {
+	SmolLm2::load_verified(path, &ModelId::SmolLm2.files()[0].hash()).expect("load smollm2")
+}
+
+/// candle-transformers' quantized llama on the same file: the plain path.
+struct Plain(ModelWeights);
+
+impl Plain {
+	fn load(path: &PathBuf) -> Self {
+		let mut file = std::fs::File::open(path).expect("open");
+		let content = Content::read(&mut file).expect("gguf");
+		Self(ModelWeights::from_gguf(content, &mut file, &Device::Cpu).expect("weights"))
+	}
+
+	fn logits(&mut self, ids: &[u32], position: usize) -> Vec<f32> {
+		let input = Tensor::new(ids, &Device::Cpu)
+			.and_then(|t| t.unsqueeze(0))
+			.expect("input");
+		let logits = self.0.forward(&input, position).expect("forward");
+		logits
+			.flatten_all()
+			.and_then(|l| l.to_vec1())
+			.expect("logits")
+	}
+
+	/// Greedy ids through `TOKENS` tokens (stop tokens included) and the prefill logits.
+	fn greedy(&mut self, prompt_ids: &[u32]) -> (Vec<u32>, Vec<f32>) {
+		let first = self.logits(prompt_ids, 0);
+		let mut next = greedy(&first).expect("greedy");
+		let mut ids = vec![next];
+		while ids.len() < TOKENS {
+			next = greedy(&self.logits(&[next], prompt_ids.len() + ids.len() - 1)).expect("greedy");
+			ids.push(next);
+		}
+		(ids, first)
+	}
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+	assert_eq!(a.len(), b.len());
+	a.iter()
+		.zip(b)
+		.map(|(x, y)| (x - y).abs())
+		.fold(0.0, f32::max)
+}
+
+#[test]
+fn smollm2_kernels_stay_within_the_bound_of_the_plain_path_and_decode_the_same_tokens() {
+	let Some(path) = gguf_path() else { return };
+	let mut model = ours(&path);
+	let mut plain = Plain::load(&path);
+	let mut worst = 0f32;
+	for prompt in PROMPTS {
+		let ids = model.prompt_token_ids(prompt).expect("ids");
+		let (plain_ids, plain_logits) = plain.greedy(&ids);
+		let fast_logits = model.logits(&ids).expect("logits");
+		let diff = max_diff(&fast_logits, &plain_logits);
+		worst = worst.max(diff);
+		let fast = model
+			.generate_fixed_length(prompt, TOKENS as u32)
+			.expect("generate");
+		eprintln!(
+			"{prompt:?}: max |Δlogit| {diff:.4}; tokens equal: {}",
+			fast.token_ids == plain_ids
+		);
+		assert!(
+			diff <= MAX_LOGIT_DIFF,
+			"{prompt:?}: logits differ by {diff}"
+		);
+		assert_eq!(
+			fast.token_ids, plain_ids,
+			"{prompt:?}: greedy tokens of the plain path"
+		);
+	}
+	eprintln!("worst |Δlogit| over the prompts: {worst:.4}");
+}
+
+#[test]
+fn smollm2_every_kernel_and_thread_count_gives_the_same_bits() {
+	let Some(path) = gguf_path() else { return };
+	let mut model = ours(&path);
+	let prompt = "Write a haiku about the sea.";
+	let ids = model.prompt_token_ids(prompt).expect("ids");
+	let mut runs = Vec::new();
+	for kernel in Kernel::available() {
+		for threads in [1, 2] {
+			model.set_kernel(kernel);
+			model.set_max_threads(threads);
+			let logits: Vec<u32> = model
+				.logits(&ids)
+				.expect("logits")
+				.iter()
+				.map(|v| v.to_bits())
+				.collect();
+			let tokens = model
+				.generate_fixed_length(prompt, 16)
+				.expect("generate")
+				.token_ids;
+			runs.push(((kernel, threads), logits, tokens));
+		}
+	}
+	eprintln!("kernels compared: {:?}", Kernel::available());
+	let (first, logits, tokens) = &runs[0];
+	for (setting, other_logits, other_tokens) in &runs[1..] {
+		assert!(
+			other_logits == logits,
+			"{setting:?} logits differ from {first:?}"
+		);
+		assert_eq!(
+			other_tokens, tokens,
+			"{setting:?} tokens differ from {first:?}"
+		);
+	}
+}
+
+#[test]
+fn smollm2_prefill_and_token_by_token_give_the_same_logits() {
+	let Some(path) = gguf_path() else { return };
+	let model = ours(&path);
+	let ids = model.prompt_token_ids("What is 2+2?").expect("ids");
+	let batch = model.logits(&ids).expect("logits");
+	// Token by token through the decode path: feed the prompt one id at a time.
+	let mut one_by_one = ours(&path);
+	one_by_one.set_max_threads(1);
+	let stepped = one_by_one.logits_token_by_token(&ids).expect("logits");
+	assert!(
+		batch
+			.iter()
+			.zip(&stepped)
+			.all(|(a, b)| a.to_bits() == b.to_bits()),
+		"prefill and decode steps disagree"
+	);
+}
