@@ -470,17 +470,26 @@ mod x86 {
 		check_lengths(format, quants, scales, x, out);
 		let mut t = 0;
 		while t < x.rows() {
-			let tile = TILE.min(x.rows() - t);
+			let left = x.rows() - t;
+			let tile = if left >= 8 {
+				8
+			} else if left >= 4 {
+				4
+			} else if left >= 2 {
+				2
+			} else {
+				1
+			};
 			// SAFETY: AVX-512 F/BW/VNNI are present (asserted above); `check_lengths` bounds
 			// every read and write the kernel makes for tokens t..t+tile.
 			unsafe {
 				match (format, tile) {
+					(WeightFormat::Q4_1, 8) => q4_1_avx512::<8>(quants, scales, x, t, out),
 					(WeightFormat::Q4_1, 4) => q4_1_avx512::<4>(quants, scales, x, t, out),
-					(WeightFormat::Q4_1, 3) => q4_1_avx512::<3>(quants, scales, x, t, out),
 					(WeightFormat::Q4_1, 2) => q4_1_avx512::<2>(quants, scales, x, t, out),
 					(WeightFormat::Q4_1, _) => q4_1_avx512::<1>(quants, scales, x, t, out),
+					(WeightFormat::Q8_0, 8) => q8_0_avx512::<8>(quants, scales, x, t, out),
 					(WeightFormat::Q8_0, 4) => q8_0_avx512::<4>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, 3) => q8_0_avx512::<3>(quants, scales, x, t, out),
 					(WeightFormat::Q8_0, 2) => q8_0_avx512::<2>(quants, scales, x, t, out),
 					(WeightFormat::Q8_0, _) => q8_0_avx512::<1>(quants, scales, x, t, out),
 				}

@@ -581,11 +581,28 @@ multiversion! {
 	fn attention_head(query: &[f32], keys: &[f32], values: &[f32], capacity: usize, scores: &mut [f32], out: &mut [f32]) {
 		let hd = query.len();
 		let n = scores.len();
-		scores.fill(0.0);
-		for (d, &q) in query.iter().enumerate() {
-			for (s, &k) in scores.iter_mut().zip(&keys[d * capacity..][..n]) {
-				*s += q * k;
+		// Scores 64 positions at a time (four vector registers), each a sequential sum over d.
+		let mut j = 0;
+		while j + 64 <= n {
+			let mut lanes = [0f32; 64];
+			for (d, &q) in query.iter().enumerate() {
+				let keys: &[f32; 64] = keys[d * capacity + j..][..64].try_into().expect("64 keys");
+				for i in 0..64 {
+					lanes[i] += q * keys[i];
+				}
 			}
+			scores[j..j + 64].copy_from_slice(&lanes);
+			j += 64;
+		}
+		if j < n {
+			let width = n - j;
+			let mut lanes = [0f32; 64];
+			for (d, &q) in query.iter().enumerate() {
+				for (lane, &k) in lanes.iter_mut().zip(&keys[d * capacity + j..][..width]) {
+					*lane += q * k;
+				}
+			}
+			scores[j..].copy_from_slice(&lanes[..width]);
 		}
 		let scale = (hd as f32).sqrt();
 		let mut max = f32::NEG_INFINITY;
@@ -597,11 +614,25 @@ multiversion! {
 			*s = exp_f32(*s - max);
 		}
 		let sum = sum16(scores, |v| v);
-		out.fill(0.0);
-		for (j, &e) in scores.iter().enumerate() {
-			let p = e / sum;
-			for (o, &v) in out.iter_mut().zip(&values[j * hd..][..hd]) {
-				*o += p * v;
+		for s in scores.iter_mut() {
+			*s /= sum;
+		}
+		// Σ p · v, each output a sequential sum over positions.
+		if hd == 64 {
+			let mut acc = [0f32; 64];
+			for (j, &p) in scores.iter().enumerate() {
+				let values: &[f32; 64] = values[j * 64..][..64].try_into().expect("64 values");
+				for i in 0..64 {
+					acc[i] += p * values[i];
+				}
+			}
+			out.copy_from_slice(&acc);
+		} else {
+			out.fill(0.0);
+			for (j, &p) in scores.iter().enumerate() {
+				for (o, &v) in out.iter_mut().zip(&values[j * hd..][..hd]) {
+					*o += p * v;
+				}
 			}
 		}
 	}
