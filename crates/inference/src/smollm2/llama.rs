@@ -300,7 +300,7 @@ impl Llama {
 	}
 
 	fn pool_threads(&self) -> usize {
-		(candle_core::utils::barrier_pool().n_workers() + 1).min(self.threads)
+		super::pool::pool().threads().min(self.threads)
 	}
 
 	/// Runs `f(index, chunk)` over the `chunk`-sized pieces of `data`, on the compute pool.
@@ -312,13 +312,11 @@ impl Llama {
 			return;
 		}
 		let pieces: Vec<Mutex<&mut [f32]>> = data.chunks_mut(chunk).map(Mutex::new).collect();
-		candle_core::utils::barrier_pool().execute_chunked(pieces.len(), |range| {
-			for i in range {
-				let mut piece = pieces[i]
-					.lock()
-					.unwrap_or_else(|poisoned| poisoned.into_inner());
-				f(i, &mut piece);
-			}
+		super::pool::pool().run(pieces.len(), |i| {
+			let mut piece = pieces[i]
+				.lock()
+				.unwrap_or_else(|poisoned| poisoned.into_inner());
+			f(i, &mut piece);
 		});
 	}
 

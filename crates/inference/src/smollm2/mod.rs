@@ -10,6 +10,7 @@ pub mod chat;
 pub mod kernels;
 pub mod llama;
 mod metadata;
+pub mod pool;
 pub mod tokenizer;
 
 use std::{
