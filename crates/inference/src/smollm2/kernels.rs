@@ -33,7 +33,7 @@ pub const GROUP: usize = 16;
 pub enum Kernel {
 	/// Portable Rust.
 	Scalar,
-	/// x86-64 AVX2 (`vpmaddubsw`).
+	/// x86-64 AVX2 with F16C (`vpmaddubsw`).
 	Avx2,
 	/// x86-64 AVX-512 F/BW with VNNI (`vpdpbusd`).
 	Avx512Vnni,
@@ -61,7 +61,9 @@ impl Kernel {
 			{
 				return Self::Avx512Vnni;
 			}
-			if std::arch::is_x86_feature_detected!("avx2") {
+			if std::arch::is_x86_feature_detected!("avx2")
+				&& std::arch::is_x86_feature_detected!("f16c")
+			{
 				return Self::Avx2;
 			}
 		}
@@ -206,8 +208,8 @@ pub struct QMatrix {
 	/// `qs[4c..4c+4]` (low nibbles: values 4c.., high nibbles: values 16+4c..).
 	/// Q8_0: per (group, block) 512 bytes; chunk c (0..8) holds for each row the 4 values 4c...
 	quants: Vec<u8>,
-	/// Per (group, block): Q4_1 `d[16], m[16]`; Q8_0 `d[16]`.
-	scales: Vec<f32>,
+	/// Per (group, block): Q4_1 `d[16], m[16]`; Q8_0 `d[16]`, as f16 bits (converted exactly).
+	scales: Vec<u16>,
 }
 
 impl QMatrix {
@@ -238,8 +240,8 @@ impl QMatrix {
 		let groups = n.div_ceil(GROUP);
 		let (quant_stride, scale_stride) = Self::strides(format);
 		let mut quants = vec![0u8; groups * blocks * quant_stride];
-		let mut scales = vec![0f32; groups * blocks * scale_stride];
-		let half = |b: &[u8], at: usize| f16_to_f32(u16::from_le_bytes([b[at], b[at + 1]]));
+		let mut scales = vec![0u16; groups * blocks * scale_stride];
+		let half = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
 		for row in 0..n {
 			let (g, r) = (row / GROUP, row % GROUP);
 			for b in 0..blocks {
@@ -321,10 +323,10 @@ impl QMatrix {
 					WeightFormat::Q4_1 => {
 						let byte = quant[(j % 16) / 4 * 64 + r * 4 + j % 4];
 						let q = if j < 16 { byte & 0x0f } else { byte >> 4 };
-						f32::from(q) * scale[r] + scale[GROUP + r]
+						f32::from(q) * f16_to_f32(scale[r]) + f16_to_f32(scale[GROUP + r])
 					}
 					WeightFormat::Q8_0 => {
-						f32::from(quant[j / 4 * 64 + r * 4 + j % 4] as i8) * scale[r]
+						f32::from(quant[j / 4 * 64 + r * 4 + j % 4] as i8) * f16_to_f32(scale[r])
 					}
 				};
 			}
@@ -372,7 +374,7 @@ mod scalar {
 	pub(super) fn group(
 		format: WeightFormat,
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		out: &mut [f32],
 	) {
@@ -396,8 +398,8 @@ mod scalar {
 									sumi += i32::from(byte >> 4) * i32::from(xq[16 + 4 * c + i]);
 								}
 							}
-							let t1 = (sumi as f32 * scale[r]) * x.d[xb];
-							let t2 = scale[GROUP + r] * x.s[xb];
+							let t1 = (sumi as f32 * f16_to_f32(scale[r])) * x.d[xb];
+							let t2 = f16_to_f32(scale[GROUP + r]) * x.s[xb];
 							acc = acc + (t1 + t2);
 						}
 						WeightFormat::Q8_0 => {
@@ -406,7 +408,7 @@ mod scalar {
 								sumi += i32::from(quant[j / 4 * 64 + r * 4 + j % 4] as i8)
 									* i32::from(xq[j]);
 							}
-							acc = acc + (sumi as f32 * scale[r]) * x.d[xb];
+							acc = acc + (sumi as f32 * f16_to_f32(scale[r])) * x.d[xb];
 						}
 					}
 				}
@@ -428,11 +430,14 @@ mod x86 {
 	pub(super) fn group_avx2(
 		format: WeightFormat,
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		out: &mut [f32],
 	) {
-		assert!(std::arch::is_x86_feature_detected!("avx2"));
+		assert!(
+			std::arch::is_x86_feature_detected!("avx2")
+				&& std::arch::is_x86_feature_detected!("f16c")
+		);
 		check_lengths(format, quants, scales, x, out);
 		let mut t = 0;
 		while t < x.rows() {
@@ -458,7 +463,7 @@ mod x86 {
 	pub(super) fn group_avx512(
 		format: WeightFormat,
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		out: &mut [f32],
 	) {
@@ -501,7 +506,7 @@ mod x86 {
 	fn check_lengths(
 		format: WeightFormat,
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		out: &mut [f32],
 	) {
@@ -528,10 +533,10 @@ mod x86 {
 	///
 	/// # Safety
 	/// AVX2 must be present; lengths as checked by `check_lengths`, `t0 + T <= x.rows()`.
-	#[target_feature(enable = "avx2")]
+	#[target_feature(enable = "avx2,f16c")]
 	unsafe fn q4_1_avx2<const T: usize>(
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
@@ -551,8 +556,8 @@ mod x86 {
 					hi[c] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
 				}
 				let sp = scales.as_ptr().add(b * 32 + half * 8);
-				let dw = _mm256_loadu_ps(sp);
-				let mw = _mm256_loadu_ps(sp.add(GROUP));
+				let dw = _mm256_cvtph_ps(_mm_loadu_si128(sp as *const __m128i));
+				let mw = _mm256_cvtph_ps(_mm_loadu_si128(sp.add(GROUP) as *const __m128i));
 				for t in 0..T {
 					let xb = (t0 + t) * blocks + b;
 					let xq = x.q.as_ptr().add(xb * BLOCK);
@@ -583,10 +588,10 @@ mod x86 {
 	///
 	/// # Safety
 	/// As [`q4_1_avx2`]; the weights hold no -128 (checked when repacking).
-	#[target_feature(enable = "avx2")]
+	#[target_feature(enable = "avx2,f16c")]
 	unsafe fn q8_0_avx2<const T: usize>(
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
@@ -603,7 +608,9 @@ mod x86 {
 					w[c] = _mm256_loadu_si256(qp.add(c * 64) as *const __m256i);
 					wabs[c] = _mm256_abs_epi8(w[c]);
 				}
-				let dw = _mm256_loadu_ps(scales.as_ptr().add(b * GROUP + half * 8));
+				let dw = _mm256_cvtph_ps(_mm_loadu_si128(
+					scales.as_ptr().add(b * GROUP + half * 8) as *const __m128i,
+				));
 				for t in 0..T {
 					let xb = (t0 + t) * blocks + b;
 					let xq = x.q.as_ptr().add(xb * BLOCK);
@@ -637,7 +644,7 @@ mod x86 {
 	#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 	unsafe fn q4_1_avx512<const T: usize>(
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
@@ -655,8 +662,8 @@ mod x86 {
 				hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
 			}
 			let sp = scales.as_ptr().add(b * 32);
-			let dw = _mm512_loadu_ps(sp);
-			let mw = _mm512_loadu_ps(sp.add(GROUP));
+			let dw = _mm512_cvtph_ps(_mm256_loadu_si256(sp as *const __m256i));
+			let mw = _mm512_cvtph_ps(_mm256_loadu_si256(sp.add(GROUP) as *const __m256i));
 			for t in 0..T {
 				let xb = (t0 + t) * blocks + b;
 				let xq = x.q.as_ptr().add(xb * BLOCK);
@@ -692,7 +699,7 @@ mod x86 {
 	#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 	unsafe fn q8_0_avx512<const T: usize>(
 		quants: &[u8],
-		scales: &[f32],
+		scales: &[u16],
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
@@ -706,7 +713,9 @@ mod x86 {
 			for c in 0..8 {
 				w[c] = _mm512_xor_si512(_mm512_loadu_si512(qp.add(c * 64) as *const _), flip);
 			}
-			let dw = _mm512_loadu_ps(scales.as_ptr().add(b * GROUP));
+			let dw = _mm512_cvtph_ps(_mm256_loadu_si256(
+				scales.as_ptr().add(b * GROUP) as *const __m256i
+			));
 			for t in 0..T {
 				let xb = (t0 + t) * blocks + b;
 				let xq = x.q.as_ptr().add(xb * BLOCK);

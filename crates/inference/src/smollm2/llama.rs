@@ -321,20 +321,22 @@ impl Llama {
 	}
 
 	/// `out` (token-major, rows × n) = `x` · `mᵀ`.
-	fn matmul(&self, m: &QMatrix, x: &QuantizedRows, out: &mut Vec<f32>) {
+	fn matmul(&self, m: &QMatrix, x: &QuantizedRows, grouped: &mut Vec<f32>, out: &mut Vec<f32>) {
 		let rows = x.rows();
 		let groups = m.groups();
 		let per_piece = groups.div_ceil(self.pool_threads() * 8).max(1);
-		let mut grouped = vec![0f32; groups * rows * GROUP];
+		// One row of activations: the group-major layout is the output's.
+		let target = if rows == 1 { &mut *out } else { &mut *grouped };
+		target.clear();
+		target.resize(groups * rows * GROUP, 0.0);
 		let kernel = self.kernel;
-		self.par_chunks(&mut grouped, per_piece * rows * GROUP, |i, piece| {
+		self.par_chunks(target, per_piece * rows * GROUP, |i, piece| {
 			let first = i * per_piece;
 			let count = piece.len() / (rows * GROUP);
 			m.matmul_groups(kernel, x, first..first + count, piece);
 		});
 		if rows == 1 {
-			grouped.truncate(m.n());
-			*out = grouped;
+			out.truncate(m.n());
 			return;
 		}
 		out.clear();
@@ -374,12 +376,13 @@ impl Llama {
 		let mut h = vec![0f32; t_len * dim];
 		let mut xq = QuantizedRows::default();
 		let (mut qkv, mut proj, mut gate_up) = (Vec::new(), Vec::new(), Vec::new());
+		let mut grouped = Vec::new();
 		let mut attn = vec![0f32; t_len * dim];
 		let mut act = vec![0f32; t_len * c.ff];
 		for (l, layer) in self.layers.iter().enumerate() {
 			rms_norm(&x, &layer.attn_norm, c.eps, &mut h);
 			xq.requantize(&h, dim);
-			self.matmul(&layer.qkv, &xq, &mut qkv);
+			self.matmul(&layer.qkv, &xq, &mut grouped, &mut qkv);
 			let qkv_width = dim + 2 * kv_dim;
 			for t in 0..t_len {
 				let position = start + t;
@@ -398,11 +401,11 @@ impl Llama {
 			}
 			self.attention(l, &qkv, start, cache, &mut attn);
 			xq.requantize(&attn, dim);
-			self.matmul(&layer.wo, &xq, &mut proj);
+			self.matmul(&layer.wo, &xq, &mut grouped, &mut proj);
 			add_in_place(&mut x, &proj);
 			rms_norm(&x, &layer.ffn_norm, c.eps, &mut h);
 			xq.requantize(&h, dim);
-			self.matmul(&layer.gate_up, &xq, &mut gate_up);
+			self.matmul(&layer.gate_up, &xq, &mut grouped, &mut gate_up);
 			for t in 0..t_len {
 				let row = &gate_up[t * 2 * c.ff..][..2 * c.ff];
 				swiglu(
@@ -413,7 +416,7 @@ impl Llama {
 				);
 			}
 			xq.requantize(&act, c.ff);
-			self.matmul(&layer.down, &xq, &mut proj);
+			self.matmul(&layer.down, &xq, &mut grouped, &mut proj);
 			add_in_place(&mut x, &proj);
 		}
 		cache.len = start + t_len;
@@ -425,6 +428,7 @@ impl Llama {
 		self.matmul(
 			self.output.as_ref().unwrap_or(&self.embedding),
 			&xq,
+			&mut grouped,
 			&mut logits,
 		);
 		Ok(logits)
