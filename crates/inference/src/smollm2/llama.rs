@@ -377,6 +377,8 @@ impl Llama {
 		let mut xq = QuantizedRows::default();
 		let (mut qkv, mut proj, mut gate_up) = (Vec::new(), Vec::new(), Vec::new());
 		let mut grouped = Vec::new();
+		let angles: Vec<Vec<(f32, f32)>> =
+			(0..t_len).map(|t| self.rope_angles(start + t)).collect();
 		let mut attn = vec![0f32; t_len * dim];
 		let mut act = vec![0f32; t_len * c.ff];
 		for (l, layer) in self.layers.iter().enumerate() {
@@ -388,7 +390,7 @@ impl Llama {
 				let position = start + t;
 				let row = &mut qkv[t * qkv_width..][..qkv_width];
 				for head in row[..dim + kv_dim].chunks_exact_mut(hd) {
-					self.rope(head, position);
+					Self::rope(head, &angles[t]);
 				}
 				for kvh in 0..c.kv_heads {
 					let base = (l * c.kv_heads + kvh) * hd * cache.capacity;
@@ -434,11 +436,20 @@ impl Llama {
 		Ok(logits)
 	}
 
-	/// Rotates pairs (2i, 2i+1) by `position · inv_freq[i]` (GGUF llama's interleaved RoPE).
-	fn rope(&self, head: &mut [f32], position: usize) {
-		for (i, pair) in head.chunks_exact_mut(2).enumerate() {
-			let angle = f64::from(position as f32 * self.inv_freq[i]);
-			let (sin, cos) = (angle.sin() as f32, angle.cos() as f32);
+	/// `(sin, cos)` of `position · inv_freq[i]` for each pair.
+	fn rope_angles(&self, position: usize) -> Vec<(f32, f32)> {
+		self.inv_freq
+			.iter()
+			.map(|&f| {
+				let angle = f64::from(position as f32 * f);
+				(angle.sin() as f32, angle.cos() as f32)
+			})
+			.collect()
+	}
+
+	/// Rotates pairs (2i, 2i+1) by the angles (GGUF llama's interleaved RoPE).
+	fn rope(head: &mut [f32], sin_cos: &[(f32, f32)]) {
+		for (pair, &(sin, cos)) in head.chunks_exact_mut(2).zip(sin_cos) {
 			let (a, b) = (pair[0], pair[1]);
 			pair[0] = a * cos - b * sin;
 			pair[1] = a * sin + b * cos;
@@ -453,16 +464,17 @@ impl Llama {
 		let group = c.heads / c.kv_heads;
 		let capacity = cache.capacity;
 		let kernel = self.kernel;
-		self.par_chunks(out, hd, |i, out| {
-			let (t, head) = (i / c.heads, i % c.heads);
-			let kvh = head / group;
+		// One task per (token, kv head): its query heads share one pass over the keys and values.
+		self.par_chunks(out, group * hd, |i, out| {
+			let (t, kvh) = (i / c.kv_heads, i % c.kv_heads);
 			let base = (l * c.kv_heads + kvh) * hd * capacity;
-			let query = &qkv[t * qkv_width + head * hd..][..hd];
+			let queries = &qkv[t * qkv_width + kvh * group * hd..][..group * hd];
 			let positions = start + t + 1;
-			let mut scores = vec![0f32; positions];
-			attention_head(
+			let mut scores = vec![0f32; group * positions];
+			attention_heads(
 				kernel,
-				query,
+				hd,
+				queries,
 				&cache.keys[base..][..hd * capacity],
 				&cache.values[base..][..hd * capacity],
 				capacity,
@@ -577,64 +589,156 @@ multiversion! {
 	}
 }
 
-multiversion! {
-	/// One head of one query over the cached positions `0..scores.len()`: scores
-	/// `q·k / sqrt(d)` (each a sequential sum over d), softmax, `Σ p · v`.
-	fn attention_head(query: &[f32], keys: &[f32], values: &[f32], capacity: usize, scores: &mut [f32], out: &mut [f32]) {
-		let hd = query.len();
-		let n = scores.len();
-		// Scores 64 positions at a time (four vector registers), each a sequential sum over d.
-		let mut j = 0;
-		while j + 64 <= n {
-			let mut lanes = [0f32; 64];
-			for (d, &q) in query.iter().enumerate() {
-				let keys: &[f32; 64] = keys[d * capacity + j..][..64].try_into().expect("64 keys");
+/// Scores of `G` query heads (`queries`, G × hd) against positions `j..j + W` (W ≤ 64): each
+/// a sequential sum over the head's dimensions, one lane per (head, position).
+#[inline(always)]
+fn score_block<const G: usize>(
+	queries: &[f32],
+	keys: &[f32],
+	capacity: usize,
+	j: usize,
+	width: usize,
+	scores: &mut [f32],
+	n: usize,
+) {
+	let hd = queries.len() / G;
+	let mut lanes = [[0f32; 64]; G];
+	if width == 64 {
+		for d in 0..hd {
+			let keys: &[f32; 64] = keys[d * capacity + j..][..64].try_into().expect("64 keys");
+			for (h, lanes) in lanes.iter_mut().enumerate() {
+				let q = queries[h * hd + d];
 				for i in 0..64 {
 					lanes[i] += q * keys[i];
 				}
 			}
-			scores[j..j + 64].copy_from_slice(&lanes);
-			j += 64;
 		}
-		if j < n {
-			let width = n - j;
-			let mut lanes = [0f32; 64];
-			for (d, &q) in query.iter().enumerate() {
-				for (lane, &k) in lanes.iter_mut().zip(&keys[d * capacity + j..][..width]) {
+	} else {
+		for d in 0..hd {
+			let keys = &keys[d * capacity + j..][..width];
+			for (h, lanes) in lanes.iter_mut().enumerate() {
+				let q = queries[h * hd + d];
+				for (lane, &k) in lanes.iter_mut().zip(keys) {
 					*lane += q * k;
 				}
 			}
-			scores[j..].copy_from_slice(&lanes[..width]);
 		}
-		let scale = (hd as f32).sqrt();
-		let mut max = f32::NEG_INFINITY;
-		for s in scores.iter_mut() {
-			*s /= scale;
-			max = max.max(*s);
+	}
+	for (h, lanes) in lanes.iter().enumerate() {
+		scores[h * n + j..][..width].copy_from_slice(&lanes[..width]);
+	}
+}
+
+/// `out_h = Σ_j p_h[j] · v_j` for `G` heads, each output a sequential sum over positions.
+#[inline(always)]
+fn weighted_values<const G: usize>(
+	probabilities: &[f32],
+	values: &[f32],
+	n: usize,
+	out: &mut [f32],
+) {
+	let mut acc = [[0f32; 64]; G];
+	for j in 0..n {
+		let values: &[f32; 64] = values[j * 64..][..64].try_into().expect("64 values");
+		for (h, acc) in acc.iter_mut().enumerate() {
+			let p = probabilities[h * n + j];
+			for i in 0..64 {
+				acc[i] += p * values[i];
+			}
 		}
-		for s in scores.iter_mut() {
-			*s = exp_f32(*s - max);
+	}
+	for (h, acc) in acc.iter().enumerate() {
+		out[h * 64..][..64].copy_from_slice(acc);
+	}
+}
+
+multiversion! {
+	/// The query heads of one kv head, for one query position, over the cached positions
+	/// `0..n` (`n = scores.len() / heads`): scores `q·k / sqrt(d)` (each a sequential sum over
+	/// d), softmax, `Σ p · v` (a sequential sum over positions). Every head gets the same bits
+	/// whether it is computed alone or with the others.
+	fn attention_heads(hd: usize, queries: &[f32], keys: &[f32], values: &[f32], capacity: usize, scores: &mut [f32], out: &mut [f32]) {
+		if hd != 64 {
+			attention_any(hd, queries, keys, values, capacity, scores, out);
+			return;
 		}
-		let sum = sum16(scores, |v| v);
-		for s in scores.iter_mut() {
-			*s /= sum;
-		}
-		// Σ p · v, each output a sequential sum over positions.
-		if hd == 64 {
-			let mut acc = [0f32; 64];
-			for (j, &p) in scores.iter().enumerate() {
-				let values: &[f32; 64] = values[j * 64..][..64].try_into().expect("64 values");
-				for i in 0..64 {
-					acc[i] += p * values[i];
+		let heads = queries.len() / 64;
+		let n = scores.len() / heads;
+		let mut j = 0;
+		while j < n {
+			let width = 64.min(n - j);
+			match heads {
+				3 => score_block::<3>(queries, keys, capacity, j, width, scores, n),
+				2 => score_block::<2>(queries, keys, capacity, j, width, scores, n),
+				_ => {
+					for h in 0..heads {
+						score_block::<1>(&queries[h * 64..][..64], keys, capacity, j, width, &mut scores[h * n..][..n], n);
+					}
 				}
 			}
-			out.copy_from_slice(&acc);
-		} else {
-			out.fill(0.0);
-			for (j, &p) in scores.iter().enumerate() {
-				for (o, &v) in out.iter_mut().zip(&values[j * hd..][..hd]) {
-					*o += p * v;
+			j += width;
+		}
+		for h in 0..heads {
+			softmax_scaled(&mut scores[h * n..][..n], 8.0);
+		}
+		match heads {
+			3 => weighted_values::<3>(scores, values, n, out),
+			2 => weighted_values::<2>(scores, values, n, out),
+			_ => {
+				for h in 0..heads {
+					weighted_values::<1>(&scores[h * n..][..n], values, n, &mut out[h * 64..][..64]);
 				}
+			}
+		}
+	}
+}
+
+/// Scores divided by `scale`, then softmax (max subtracted, [`exp_f32`], [`sum16`]).
+#[inline(always)]
+fn softmax_scaled(scores: &mut [f32], scale: f32) {
+	let mut max = f32::NEG_INFINITY;
+	for s in scores.iter_mut() {
+		*s /= scale;
+		max = max.max(*s);
+	}
+	for s in scores.iter_mut() {
+		*s = exp_f32(*s - max);
+	}
+	let sum = sum16(scores, |v| v);
+	for s in scores.iter_mut() {
+		*s /= sum;
+	}
+}
+
+/// Attention for any head size (the same operations, one head at a time).
+#[inline(always)]
+fn attention_any(
+	hd: usize,
+	queries: &[f32],
+	keys: &[f32],
+	values: &[f32],
+	capacity: usize,
+	scores: &mut [f32],
+	out: &mut [f32],
+) {
+	let heads = queries.len() / hd;
+	let n = scores.len() / heads;
+	for h in 0..heads {
+		let query = &queries[h * hd..][..hd];
+		let scores = &mut scores[h * n..][..n];
+		for (j, s) in scores.iter_mut().enumerate() {
+			let mut acc = 0f32;
+			for (d, &q) in query.iter().enumerate() {
+				acc += q * keys[d * capacity + j];
+			}
+			*s = acc;
+		}
+		softmax_scaled(scores, (hd as f32).sqrt());
+		let out = &mut out[h * hd..][..hd];
+		out.fill(0.0);
+		for (j, &p) in scores.iter().enumerate() {
+			for (o, &v) in out.iter_mut().zip(&values[j * hd..][..hd]) {
+				*o += p * v;
 			}
 		}
 	}
@@ -678,31 +782,67 @@ mod tests {
 	fn multiversioned_element_wise_code_gives_the_same_bits() {
 		let gate: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.037).collect();
 		let up: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.91).sin()).collect();
-		let hd = 64;
-		let capacity = 50;
+		let (hd, capacity, n, heads) = (64, 100, 70, 3);
 		let keys: Vec<f32> = (0..hd * capacity)
 			.map(|i| (i as f32 * 0.37).cos())
 			.collect();
 		let values: Vec<f32> = (0..hd * capacity)
 			.map(|i| (i as f32 * 0.11).sin())
 			.collect();
-		let query: Vec<f32> = (0..hd).map(|i| i as f32 * 0.05 - 1.0).collect();
+		let queries: Vec<f32> = (0..heads * hd)
+			.map(|i| (i % 97) as f32 * 0.05 - 1.0)
+			.collect();
+		let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+		// The plain per-position loops: every blocked path must give these bits.
+		let mut scores = vec![0f32; heads * n];
+		let mut plain = vec![0f32; heads * hd];
+		attention_any(
+			hd,
+			&queries,
+			&keys,
+			&values,
+			capacity,
+			&mut scores,
+			&mut plain,
+		);
 		let run = |kernel| {
 			let mut act = vec![0f32; 1000];
 			swiglu(kernel, &gate, &up, &mut act);
-			let mut scores = vec![0f32; 37];
-			let mut out = vec![0f32; hd];
-			attention_head(
+			let mut scores = vec![0f32; heads * n];
+			let mut out = vec![0f32; heads * hd];
+			attention_heads(
 				kernel,
-				&query,
+				hd,
+				&queries,
 				&keys,
 				&values,
 				capacity,
 				&mut scores,
 				&mut out,
 			);
+			for h in 0..heads {
+				let mut alone = vec![0f32; hd];
+				let mut scores = vec![0f32; n];
+				let query = &queries[h * hd..][..hd];
+				attention_heads(
+					kernel,
+					hd,
+					query,
+					&keys,
+					&values,
+					capacity,
+					&mut scores,
+					&mut alone,
+				);
+				assert_eq!(
+					bits(&alone),
+					bits(&out[h * hd..][..hd]),
+					"{kernel:?} head {h} alone"
+				);
+			}
+			assert_eq!(bits(&out), bits(&plain), "{kernel:?} vs the plain loops");
 			act.extend(out);
-			act.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+			bits(&act)
 		};
 		let scalar = run(Kernel::Scalar);
 		for kernel in Kernel::available() {
