@@ -33,7 +33,7 @@ pub const GROUP: usize = 16;
 pub enum Kernel {
 	/// Portable Rust.
 	Scalar,
-	/// x86-64 AVX2 with F16C (`vpmaddubsw`).
+	/// x86-64 AVX2 with F16C and FMA (`vpmaddubsw`).
 	Avx2,
 	/// x86-64 AVX-512 F/BW with VNNI (`vpdpbusd`).
 	Avx512Vnni,
@@ -58,11 +58,13 @@ impl Kernel {
 			if std::arch::is_x86_feature_detected!("avx512f")
 				&& std::arch::is_x86_feature_detected!("avx512bw")
 				&& std::arch::is_x86_feature_detected!("avx512vnni")
+				&& std::arch::is_x86_feature_detected!("fma")
 			{
 				return Self::Avx512Vnni;
 			}
 			if std::arch::is_x86_feature_detected!("avx2")
 				&& std::arch::is_x86_feature_detected!("f16c")
+				&& std::arch::is_x86_feature_detected!("fma")
 			{
 				return Self::Avx2;
 			}

@@ -552,20 +552,22 @@ macro_rules! multiversion {
 		fn $name(kernel: Kernel, $($arg: $ty),*) {
 			#[inline(always)]
 			fn generic($($arg: $ty),*) $body
-			/// The same element-wise code compiled for AVX2 (identical results: no reductions
-			/// are reordered and no FMA is formed).
+			/// The same element-wise code compiled for AVX2 + FMA (identical results: no
+			/// reductions are reordered, no FMA is formed on its own, and the explicit
+			/// `mul_add`s are one IEEE fused operation everywhere: an instruction here, the
+			/// correctly rounded libm `fmaf` in a baseline build).
 			///
 			/// # Safety
 			/// AVX2 must be present.
 			#[cfg(target_arch = "x86_64")]
-			#[target_feature(enable = "avx2")]
+			#[target_feature(enable = "avx2,fma")]
 			unsafe fn avx2($($arg: $ty),*) { generic($($arg),*) }
 			/// As `avx2`, for AVX-512.
 			///
 			/// # Safety
 			/// AVX-512 F must be present.
 			#[cfg(target_arch = "x86_64")]
-			#[target_feature(enable = "avx512f")]
+			#[target_feature(enable = "avx512f,fma")]
 			unsafe fn avx512($($arg: $ty),*) { generic($($arg),*) }
 			match kernel {
 				// SAFETY: a kernel is only ever set to one the CPU has (`Kernel::available`).
@@ -609,7 +611,7 @@ fn score_block<const G: usize>(
 			for (h, lanes) in lanes.iter_mut().enumerate() {
 				let q = queries[h * hd + d];
 				for i in 0..64 {
-					lanes[i] += q * keys[i];
+					lanes[i] = q.mul_add(keys[i], lanes[i]);
 				}
 			}
 		}
@@ -619,7 +621,7 @@ fn score_block<const G: usize>(
 			for (h, lanes) in lanes.iter_mut().enumerate() {
 				let q = queries[h * hd + d];
 				for (lane, &k) in lanes.iter_mut().zip(keys) {
-					*lane += q * k;
+					*lane = q.mul_add(k, *lane);
 				}
 			}
 		}
@@ -643,7 +645,7 @@ fn weighted_values<const G: usize>(
 		for (h, acc) in acc.iter_mut().enumerate() {
 			let p = probabilities[h * n + j];
 			for i in 0..64 {
-				acc[i] += p * values[i];
+				acc[i] = p.mul_add(values[i], acc[i]);
 			}
 		}
 	}
@@ -729,7 +731,7 @@ fn attention_any(
 		for (j, s) in scores.iter_mut().enumerate() {
 			let mut acc = 0f32;
 			for (d, &q) in query.iter().enumerate() {
-				acc += q * keys[d * capacity + j];
+				acc = q.mul_add(keys[d * capacity + j], acc);
 			}
 			*s = acc;
 		}
@@ -738,7 +740,7 @@ fn attention_any(
 		out.fill(0.0);
 		for (j, &p) in scores.iter().enumerate() {
 			for (o, &v) in out.iter_mut().zip(&values[j * hd..][..hd]) {
-				*o += p * v;
+				*o = p.mul_add(v, *o);
 			}
 		}
 	}
