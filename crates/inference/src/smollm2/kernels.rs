@@ -426,6 +426,10 @@ mod x86 {
 
 	use super::*;
 
+	/// Software prefetch distance in bytes (4 blocks ahead).
+	const PREFETCH_Q4: usize = 4 * 256;
+	const PREFETCH_Q8: usize = 4 * 512;
+
 	/// Tokens computed together against one group's unpacked weights.
 	const TILE: usize = 4;
 
@@ -656,6 +660,10 @@ mod x86 {
 		let mut acc = [_mm512_setzero_ps(); T];
 		for b in 0..blocks {
 			let qp = quants.as_ptr().add(b * 256);
+			// Prefetch hint 4 blocks ahead (addresses past the slice are never dereferenced).
+			for line in 0..4 {
+				_mm_prefetch::<_MM_HINT_T0>(qp.wrapping_add(PREFETCH_Q4 + line * 64) as *const i8);
+			}
 			let mut lo = [_mm512_setzero_si512(); 4];
 			let mut hi = [_mm512_setzero_si512(); 4];
 			for c in 0..4 {
@@ -711,6 +719,9 @@ mod x86 {
 		let mut acc = [_mm512_setzero_ps(); T];
 		for b in 0..blocks {
 			let qp = quants.as_ptr().add(b * 512);
+			for line in 0..8 {
+				_mm_prefetch::<_MM_HINT_T0>(qp.wrapping_add(PREFETCH_Q8 + line * 64) as *const i8);
+			}
 			let mut w = [_mm512_setzero_si512(); 8];
 			for c in 0..8 {
 				w[c] = _mm512_xor_si512(_mm512_loadu_si512(qp.add(c * 64) as *const _), flip);

@@ -327,7 +327,7 @@ impl Llama {
 		let per_piece = groups.div_ceil(self.pool_threads() * 8).max(1);
 		// One row of activations: the group-major layout is the output's.
 		let target = if rows == 1 { &mut *out } else { &mut *grouped };
-		target.clear();
+		// Every value is overwritten by the kernels: resize without clearing.
 		target.resize(groups * rows * GROUP, 0.0);
 		let kernel = self.kernel;
 		self.par_chunks(target, per_piece * rows * GROUP, |i, piece| {
@@ -339,7 +339,6 @@ impl Llama {
 			out.truncate(m.n());
 			return;
 		}
-		out.clear();
 		out.resize(rows * m.n(), 0.0);
 		for g in 0..groups {
 			let width = GROUP.min(m.n() - g * GROUP);
