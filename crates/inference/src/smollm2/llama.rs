@@ -381,7 +381,7 @@ impl Llama {
 		let mut attn = vec![0f32; t_len * dim];
 		let mut act = vec![0f32; t_len * c.ff];
 		for (l, layer) in self.layers.iter().enumerate() {
-			rms_norm(&x, &layer.attn_norm, c.eps, &mut h);
+			self.rms_norm(&x, &layer.attn_norm, &mut h);
 			xq.requantize(&h, dim);
 			self.matmul(&layer.qkv, &xq, &mut grouped, &mut qkv);
 			let qkv_width = dim + 2 * kv_dim;
@@ -404,18 +404,14 @@ impl Llama {
 			xq.requantize(&attn, dim);
 			self.matmul(&layer.wo, &xq, &mut grouped, &mut proj);
 			add_in_place(&mut x, &proj);
-			rms_norm(&x, &layer.ffn_norm, c.eps, &mut h);
+			self.rms_norm(&x, &layer.ffn_norm, &mut h);
 			xq.requantize(&h, dim);
 			self.matmul(&layer.gate_up, &xq, &mut grouped, &mut gate_up);
-			for t in 0..t_len {
+			let kernel = self.kernel;
+			self.par_chunks(&mut act, c.ff, |t, out| {
 				let row = &gate_up[t * 2 * c.ff..][..2 * c.ff];
-				swiglu(
-					self.kernel,
-					&row[..c.ff],
-					&row[c.ff..],
-					&mut act[t * c.ff..][..c.ff],
-				);
-			}
+				swiglu(kernel, &row[..c.ff], &row[c.ff..], out);
+			});
 			xq.requantize(&act, c.ff);
 			self.matmul(&layer.down, &xq, &mut grouped, &mut proj);
 			add_in_place(&mut x, &proj);
@@ -433,6 +429,15 @@ impl Llama {
 			&mut logits,
 		);
 		Ok(logits)
+	}
+
+	/// [`rms_norm`] of each row of `x`, rows split across the pool.
+	fn rms_norm(&self, x: &[f32], weight: &[f32], out: &mut [f32]) {
+		let dim = weight.len();
+		let eps = self.config.eps;
+		self.par_chunks(out, dim, |t, out| {
+			rms_norm(&x[t * dim..][..dim], weight, eps, out);
+		});
 	}
 
 	/// `(sin, cos)` of `position · inv_freq[i]` for each pair.
