@@ -3,7 +3,10 @@
 //! prefill vs token-by-token decoding. Needs the real model (skipped when it is absent, like
 //! `real_models.rs`). Run with `--release`.
 
-use std::{io::Write, path::PathBuf};
+use std::{
+	io::Write,
+	path::{Path, PathBuf},
+};
 
 use candle_core::{quantized::gguf_file::Content, Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
@@ -62,7 +65,7 @@ fn gguf_path() -> Option<PathBuf> {
 	None
 }
 
-fn ours(path: &PathBuf) -> SmolLm2 {
+fn ours(path: &Path) -> SmolLm2 {
 	SmolLm2::load_verified(path, &ModelId::SmolLm2.files()[0].hash()).expect("load smollm2")
 }
 
@@ -70,7 +73,7 @@ fn ours(path: &PathBuf) -> SmolLm2 {
 struct Plain(ModelWeights);
 
 impl Plain {
-	fn load(path: &PathBuf) -> Self {
+	fn load(path: &Path) -> Self {
 		let mut file = std::fs::File::open(path).expect("open");
 		let content = Content::read(&mut file).expect("gguf");
 		Self(ModelWeights::from_gguf(content, &mut file, &Device::Cpu).expect("weights"))

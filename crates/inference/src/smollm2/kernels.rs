@@ -145,7 +145,7 @@ impl QuantizedRows {
 	/// [`Self::quantize`] into this value's buffers.
 	pub fn requantize(&mut self, x: &[f32], k: usize) {
 		assert!(
-			k % BLOCK == 0 && k > 0 && x.len() % k == 0,
+			k.is_multiple_of(BLOCK) && k > 0 && x.len().is_multiple_of(k),
 			"activations of {} values in rows of {k}",
 			x.len()
 		);
@@ -223,7 +223,7 @@ impl QMatrix {
 		k: usize,
 		bytes: &[u8],
 	) -> Result<Self> {
-		if k % BLOCK != 0 || n == 0 {
+		if !k.is_multiple_of(BLOCK) || n == 0 {
 			return Err(Error::UnsupportedModel(format!(
 				"a {n}×{k} matrix (columns must be a multiple of {BLOCK})"
 			)));
@@ -402,7 +402,7 @@ mod scalar {
 							}
 							let t1 = (sumi as f32 * f16_to_f32(scale[r])) * x.d[xb];
 							let t2 = f16_to_f32(scale[GROUP + r]) * x.s[xb];
-							acc = acc + (t1 + t2);
+							acc += t1 + t2;
 						}
 						WeightFormat::Q8_0 => {
 							let mut sumi = 0i32;
@@ -410,7 +410,7 @@ mod scalar {
 								sumi += i32::from(quant[j / 4 * 64 + r * 4 + j % 4] as i8)
 									* i32::from(xq[j]);
 							}
-							acc = acc + (sumi as f32 * f16_to_f32(scale[r])) * x.d[xb];
+							acc += (sumi as f32 * f16_to_f32(scale[r])) * x.d[xb];
 						}
 					}
 				}
@@ -421,6 +421,9 @@ mod scalar {
 }
 
 #[cfg(target_arch = "x86_64")]
+// The kernels index several register arrays (weights, accumulators) by the same chunk or token
+// number; iterators over one of them would hide the others.
+#[allow(clippy::needless_range_loop)]
 mod x86 {
 	use std::arch::x86_64::*;
 

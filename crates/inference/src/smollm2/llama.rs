@@ -545,7 +545,7 @@ pub fn exp_f32(x: f32) -> f32 {
 	p = p * r + 8.333_452e-3;
 	p = p * r + 4.166_579_6e-2;
 	p = p * r + 1.666_666_5e-1;
-	p = p * r + 5.000_000_1e-1;
+	p = p * r + 0.5; // Cephes' 5.0000001e-1, which rounds to 0.5 in f32
 	let e = p * (r * r) + r + 1.0;
 	e * f32::from_bits(((exponent + 127) << 23) as u32)
 }
@@ -553,6 +553,9 @@ pub fn exp_f32(x: f32) -> f32 {
 macro_rules! multiversion {
 	($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
 		$(#[$doc])*
+		// The attention arguments (kernel, head size, three tensors, capacity, two outputs)
+		// are what one head needs; a struct would only rename them.
+		#[allow(clippy::too_many_arguments)]
 		fn $name(kernel: Kernel, $($arg: $ty),*) {
 			#[inline(always)]
 			fn generic($($arg: $ty),*) $body
