@@ -14,7 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 REPETITIONS=${1:-5}
-DECODE_TOKENS=${2:-64}
+DECODE_TOKENS=${2:-128}
 THREADS=${BENCH_THREADS:-2}
 MODELS=${VERITY_MODELS:-$HOME/.cache/verity/models}
 LLAMA_CPP_VENV=${LLAMA_CPP_VENV:-$HOME/.cache/verity/llamacpp-venv}

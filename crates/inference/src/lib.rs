@@ -12,9 +12,10 @@
 //! - [`receipt`]: ed25519 receipts over (genesis, job, model, input, output);
 //! - [`profile`]: what the engine pins (candle version, threads, CPU features).
 //!
-//! Determinism: candle's CPU kernels are pure Rust (no MKL), decoding is greedy, and the thread
-//! count is read from `RAYON_NUM_THREADS` once per process; the tests check that outputs are
-//! identical across runs and across 1 and 2 threads.
+//! Determinism: SmolLM2 runs on the crate's own kernels, with one summation order on every
+//! instruction set ([`smollm2::kernels`]); MiniLM on candle's pure-Rust CPU kernels (no MKL);
+//! decoding is greedy, and the thread count is read from `RAYON_NUM_THREADS` once per process;
+//! the tests check that outputs are identical across runs, kernels and 1 and 2 threads.
 #![warn(missing_docs)]
 
 pub mod catalog;

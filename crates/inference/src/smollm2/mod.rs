@@ -1,5 +1,5 @@
-//! SmolLM2-135M-Instruct: chat generation with greedy decoding, through candle-transformers'
-//! quantized llama.
+//! SmolLM2-135M-Instruct: chat generation with greedy decoding, on Verity's own quantized
+//! kernels ([`kernels`], [`llama`]); candle reads the GGUF.
 //!
 //! A job's prompt is wrapped in the model's own chat template ([`chat`]), tokenized with the
 //! model's own tokenizer ([`tokenizer`]), run in one prefill pass, then decoded one token at a
@@ -7,7 +7,10 @@
 //! (`<|im_end|>`, `<|endoftext|>` or the GGUF's eos id) or `max_tokens`.
 
 pub mod chat;
+pub mod kernels;
+pub mod llama;
 mod metadata;
+pub mod pool;
 pub mod tokenizer;
 
 use std::{
@@ -16,12 +19,13 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use candle_core::{quantized::gguf_file::Content, Device, Tensor};
-use candle_transformers::models::quantized_llama::ModelWeights;
+use candle_core::quantized::gguf_file::Content;
 use verity_primitives::Hash;
 
 use self::{
 	chat::{render_user_prompt, SMOLLM2_CHAT_TEMPLATE},
+	kernels::Kernel,
+	llama::Llama,
 	metadata::{string_value, u32_value},
 	tokenizer::SmolLm2Tokenizer,
 };
@@ -44,11 +48,10 @@ pub struct Generation {
 
 /// SmolLM2 loaded and ready to generate.
 pub struct SmolLm2 {
-	weights: ModelWeights,
+	model: Llama,
 	tokenizer: SmolLm2Tokenizer,
 	stop_ids: Vec<u32>,
 	context_len: usize,
-	device: Device,
 }
 
 impl SmolLm2 {
@@ -83,15 +86,45 @@ impl SmolLm2 {
 		);
 		let context_len = usize::try_from(u32_value(&content, "llama.context_length")?)
 			.map_err(|_| Error::UnsupportedModel("context length".into()))?;
-		let device = Device::Cpu;
-		let weights = ModelWeights::from_gguf(content, &mut reader, &device)?;
+		let model = Llama::from_gguf(&content, bytes)?;
 		Ok(Self {
-			weights,
+			model,
 			tokenizer,
 			stop_ids,
 			context_len,
-			device,
 		})
+	}
+
+	/// The matrix kernel in use (every kernel gives the same bits).
+	pub fn kernel(&self) -> Kernel {
+		self.model.kernel()
+	}
+
+	/// Runs the matrices on `kernel` (for tests and benchmarks: results do not change).
+	pub fn set_kernel(&mut self, kernel: Kernel) {
+		self.model.set_kernel(kernel);
+	}
+
+	/// Uses at most `threads` threads of the compute pool (for tests: results do not change).
+	pub fn set_max_threads(&mut self, threads: usize) {
+		self.model.set_max_threads(threads);
+	}
+
+	/// The logits after `token_ids` (one prefill pass over all of them).
+	pub fn logits(&self, token_ids: &[u32]) -> Result<Vec<f32>> {
+		let mut cache = self.model.new_cache(token_ids.len());
+		self.model.forward(token_ids, &mut cache)
+	}
+
+	/// The logits after `token_ids`, fed one at a time as decode steps (equal to [`Self::logits`]
+	/// bit for bit: a verifier may replay either way).
+	pub fn logits_token_by_token(&self, token_ids: &[u32]) -> Result<Vec<f32>> {
+		let mut cache = self.model.new_cache(token_ids.len());
+		let mut logits = Vec::new();
+		for id in token_ids {
+			logits = self.model.forward(&[*id], &mut cache)?;
+		}
+		Ok(logits)
 	}
 
 	/// The model's tokenizer.
@@ -125,10 +158,9 @@ impl SmolLm2 {
 				context: self.context_len,
 			});
 		}
-		self.weights.clear_kv_cache();
+		let mut cache = self.model.new_cache(prompt_ids.len() + max_new);
 		let start = Instant::now();
-		let input = Tensor::new(prompt_ids.as_slice(), &self.device)?.unsqueeze(0)?;
-		let mut next = greedy(&self.weights.forward(&input, 0)?)?;
+		let mut next = greedy(&self.model.forward(&prompt_ids, &mut cache)?)?;
 		let prefill_time = start.elapsed();
 		let start = Instant::now();
 		let mut token_ids = Vec::new();
@@ -137,9 +169,7 @@ impl SmolLm2 {
 			if token_ids.len() == max_new {
 				break;
 			}
-			let position = prompt_ids.len() + token_ids.len() - 1;
-			let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
-			next = greedy(&self.weights.forward(&input, position)?)?;
+			next = greedy(&self.model.forward(&[next], &mut cache)?)?;
 		}
 		let decode_time = start.elapsed();
 		let text = self.tokenizer.decode(&token_ids)?;
@@ -154,10 +184,9 @@ impl SmolLm2 {
 }
 
 /// The id of the highest logit; the lowest id wins a tie, NaN never wins.
-fn greedy(logits: &Tensor) -> Result<u32> {
-	let logits: Vec<f32> = logits.flatten_all()?.to_vec1()?;
+pub fn greedy(logits: &[f32]) -> Result<u32> {
 	let mut best: Option<(usize, f32)> = None;
-	for (id, logit) in logits.into_iter().enumerate() {
+	for (id, &logit) in logits.iter().enumerate() {
 		if best.is_none_or(|(_, top)| logit > top) && !logit.is_nan() {
 			best = Some((id, logit));
 		}
@@ -173,10 +202,9 @@ mod tests {
 
 	#[test]
 	fn greedy_takes_the_highest_logit_and_the_lowest_id_on_ties() -> Result<()> {
-		let dev = Device::Cpu;
-		assert_eq!(greedy(&Tensor::new(&[[0.1f32, 0.7, 0.2]], &dev)?)?, 1);
-		assert_eq!(greedy(&Tensor::new(&[[0.5f32, 0.9, 0.9]], &dev)?)?, 1);
-		assert_eq!(greedy(&Tensor::new(&[[f32::NAN, -1.0, -2.0]], &dev)?)?, 1);
+		assert_eq!(greedy(&[0.1f32, 0.7, 0.2])?, 1);
+		assert_eq!(greedy(&[0.5f32, 0.9, 0.9])?, 1);
+		assert_eq!(greedy(&[f32::NAN, -1.0, -2.0])?, 1);
 		Ok(())
 	}
 }

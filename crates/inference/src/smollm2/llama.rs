@@ -1,0 +1,861 @@
+//! SmolLM2's forward pass (llama architecture) on Verity's own kernels.
+//!
+//! The linear layers run on the repacked GGUF blocks through [`super::kernels`]; everything else
+//! (RMS norm, RoPE, attention, SiLU) is plain Rust written so that each output value comes from
+//! one fixed sequence of f32 operations:
+//! - element-wise loops (one value per output) are the only loops the compiler vectorizes, and
+//!   vectorizing them cannot change a result (Rust never contracts `a * b + c` into an FMA);
+//! - sums over many values (RMS norm, softmax) use [`sum16`]: 16 strided partial sums, then a
+//!   fixed pairwise tree;
+//! - `exp` is [`exp_f32`], a polynomial in basic operations (not the platform's libm);
+//!   `sin`/`cos` for RoPE are taken in f64 and rounded to f32.
+//!
+//! Work is split across threads by output rows (matrices) and by (token, head) (attention);
+//! which thread computes a value never changes how it is computed, so 1 and 2 threads give the
+//! same bits. A token's values are also the same whether it is computed in the prefill batch or
+//! alone in a decode step.
+
+use std::sync::Mutex;
+
+use candle_core::quantized::{gguf_file::Content, GgmlDType};
+
+use super::kernels::{Kernel, QMatrix, QuantizedRows, WeightFormat, GROUP};
+use crate::{Error, Result};
+
+/// Hyper-parameters read from the GGUF.
+#[derive(Clone, Debug)]
+pub struct Config {
+	layers: usize,
+	dim: usize,
+	heads: usize,
+	kv_heads: usize,
+	head_dim: usize,
+	ff: usize,
+	vocab: usize,
+	eps: f32,
+	rope_base: f32,
+}
+
+struct Layer {
+	attn_norm: Vec<f32>,
+	/// Q, K and V rows stacked (dim + 2 · kv_dim rows).
+	qkv: QMatrix,
+	wo: QMatrix,
+	ffn_norm: Vec<f32>,
+	/// Gate and up rows stacked (2 · ff rows).
+	gate_up: QMatrix,
+	down: QMatrix,
+}
+
+/// The model's weights, repacked for the kernels.
+pub struct Llama {
+	config: Config,
+	embedding: QMatrix,
+	output: Option<QMatrix>,
+	layers: Vec<Layer>,
+	output_norm: Vec<f32>,
+	inv_freq: Vec<f32>,
+	kernel: Kernel,
+	threads: usize,
+}
+
+/// Keys and values of the positions seen so far, for every layer.
+pub struct KvCache {
+	capacity: usize,
+	len: usize,
+	/// Per (layer, kv head): `head_dim × capacity`, transposed so that a query's scores are
+	/// element-wise over positions.
+	keys: Vec<f32>,
+	/// Per (layer, kv head): `capacity × head_dim`.
+	values: Vec<f32>,
+}
+
+impl KvCache {
+	/// Positions cached.
+	pub fn len(&self) -> usize {
+		self.len
+	}
+
+	/// True before the first token.
+	pub fn is_empty(&self) -> bool {
+		self.len == 0
+	}
+}
+
+fn tensor_bytes<'a>(
+	content: &Content,
+	bytes: &'a [u8],
+	name: &str,
+) -> Result<(&'a [u8], GgmlDType, Vec<usize>)> {
+	let info = content
+		.tensor_infos
+		.get(name)
+		.ok_or_else(|| Error::UnsupportedModel(format!("no tensor `{name}`")))?;
+	let dims = info.shape.dims().to_vec();
+	let elements: usize = dims.iter().product();
+	let dtype = info.ggml_dtype;
+	let size = elements / dtype.block_size() * dtype.type_size();
+	let start = usize::try_from(content.tensor_data_offset + info.offset)
+		.map_err(|_| Error::UnsupportedModel(format!("tensor `{name}` offset")))?;
+	let data = bytes.get(start..start + size).ok_or_else(|| {
+		Error::UnsupportedModel(format!("tensor `{name}` past the end of the file"))
+	})?;
+	Ok((data, dtype, dims))
+}
+
+fn weight_format(name: &str, dtype: GgmlDType) -> Result<WeightFormat> {
+	match dtype {
+		GgmlDType::Q4_1 => Ok(WeightFormat::Q4_1),
+		GgmlDType::Q8_0 => Ok(WeightFormat::Q8_0),
+		other => Err(Error::UnsupportedModel(format!(
+			"tensor `{name}` is {other:?} (the engine runs Q4_1 and Q8_0)"
+		))),
+	}
+}
+
+/// Rows stacked from several tensors of one format and width.
+fn stacked(content: &Content, bytes: &[u8], names: &[String], k: usize) -> Result<QMatrix> {
+	let mut data = Vec::new();
+	let mut rows = 0;
+	let mut format = None;
+	for name in names {
+		let (raw, dtype, dims) = tensor_bytes(content, bytes, name)?;
+		let this = weight_format(name, dtype)?;
+		if format.is_some_and(|f| f != this) || dims.len() != 2 || dims[1] != k {
+			return Err(Error::UnsupportedModel(format!(
+				"tensor `{name}` of shape {dims:?} and type {dtype:?}"
+			)));
+		}
+		format = Some(this);
+		rows += dims[0];
+		data.extend_from_slice(raw);
+	}
+	let format = format.ok_or_else(|| Error::UnsupportedModel("no tensors".into()))?;
+	QMatrix::from_gguf_blocks(format, rows, k, &data)
+}
+
+fn f32_vector(content: &Content, bytes: &[u8], name: &str, len: usize) -> Result<Vec<f32>> {
+	let (raw, dtype, dims) = tensor_bytes(content, bytes, name)?;
+	if dtype != GgmlDType::F32 || dims != [len] {
+		return Err(Error::UnsupportedModel(format!(
+			"tensor `{name}` of shape {dims:?} and type {dtype:?}"
+		)));
+	}
+	Ok(raw
+		.chunks_exact(4)
+		.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+		.collect())
+}
+
+fn metadata_usize(content: &Content, key: &str) -> Result<usize> {
+	let value = content
+		.metadata
+		.get(key)
+		.ok_or_else(|| Error::UnsupportedModel(format!("no metadata `{key}`")))?;
+	Ok(value.to_u32()? as usize)
+}
+
+fn metadata_f32(content: &Content, key: &str) -> Result<f32> {
+	let value = content
+		.metadata
+		.get(key)
+		.ok_or_else(|| Error::UnsupportedModel(format!("no metadata `{key}`")))?;
+	Ok(value.to_f32()?)
+}
+
+impl Llama {
+	/// Builds the model from a GGUF's metadata and the file's bytes.
+	pub fn from_gguf(content: &Content, bytes: &[u8]) -> Result<Self> {
+		let dim = metadata_usize(content, "llama.embedding_length")?;
+		let heads = metadata_usize(content, "llama.attention.head_count")?;
+		let kv_heads = metadata_usize(content, "llama.attention.head_count_kv")?;
+		if heads == 0 || kv_heads == 0 || dim % heads != 0 || heads % kv_heads != 0 {
+			return Err(Error::UnsupportedModel(format!(
+				"{heads} heads, {kv_heads} kv heads, width {dim}"
+			)));
+		}
+		let head_dim = dim / heads;
+		let rope_dim = metadata_usize(content, "llama.rope.dimension_count").unwrap_or(head_dim);
+		if rope_dim != head_dim || head_dim % 2 != 0 {
+			return Err(Error::UnsupportedModel(format!(
+				"rope over {rope_dim} of {head_dim} dimensions"
+			)));
+		}
+		let (embedding_raw, embedding_type, embedding_dims) =
+			tensor_bytes(content, bytes, "token_embd.weight")?;
+		if embedding_dims.len() != 2 || embedding_dims[1] != dim {
+			return Err(Error::UnsupportedModel(format!(
+				"token embedding of shape {embedding_dims:?}"
+			)));
+		}
+		let vocab = embedding_dims[0];
+		let config = Config {
+			layers: metadata_usize(content, "llama.block_count")?,
+			dim,
+			heads,
+			kv_heads,
+			head_dim,
+			ff: tensor_bytes(content, bytes, "blk.0.ffn_gate.weight")?.2[0],
+			vocab,
+			eps: metadata_f32(content, "llama.attention.layer_norm_rms_epsilon")?,
+			rope_base: metadata_f32(content, "llama.rope.freq_base").unwrap_or(10_000.0),
+		};
+		let embedding = QMatrix::from_gguf_blocks(
+			weight_format("token_embd.weight", embedding_type)?,
+			vocab,
+			dim,
+			embedding_raw,
+		)?;
+		let output = if content.tensor_infos.contains_key("output.weight") {
+			Some(stacked(
+				content,
+				bytes,
+				&["output.weight".to_string()],
+				dim,
+			)?)
+		} else {
+			None
+		};
+		let mut layers = Vec::with_capacity(config.layers);
+		for l in 0..config.layers {
+			let name = |t: &str| format!("blk.{l}.{t}.weight");
+			layers.push(Layer {
+				attn_norm: f32_vector(content, bytes, &name("attn_norm"), dim)?,
+				qkv: stacked(
+					content,
+					bytes,
+					&[name("attn_q"), name("attn_k"), name("attn_v")],
+					dim,
+				)?,
+				wo: stacked(content, bytes, &[name("attn_output")], dim)?,
+				ffn_norm: f32_vector(content, bytes, &name("ffn_norm"), dim)?,
+				gate_up: stacked(content, bytes, &[name("ffn_gate"), name("ffn_up")], dim)?,
+				down: stacked(content, bytes, &[name("ffn_down")], config.ff)?,
+			});
+			let layer = layers
+				.last()
+				.ok_or_else(|| Error::UnsupportedModel("layers".into()))?;
+			if layer.qkv.n() != dim + 2 * kv_heads * head_dim
+				|| layer.wo.n() != dim
+				|| layer.gate_up.n() != 2 * config.ff
+				|| layer.down.n() != dim
+			{
+				return Err(Error::UnsupportedModel(format!(
+					"layer {l}'s matrix shapes"
+				)));
+			}
+		}
+		let inv_freq = (0..head_dim / 2)
+			.map(|i| {
+				(1.0 / f64::from(config.rope_base).powf(2.0 * i as f64 / head_dim as f64)) as f32
+			})
+			.collect();
+		Ok(Self {
+			output_norm: f32_vector(content, bytes, "output_norm.weight", dim)?,
+			config,
+			embedding,
+			output,
+			layers,
+			inv_freq,
+			kernel: Kernel::detect(),
+			threads: usize::MAX,
+		})
+	}
+
+	/// The kernel the matrices run on.
+	pub fn kernel(&self) -> Kernel {
+		self.kernel
+	}
+
+	/// Runs the matrices on `kernel` (every kernel gives the same bits; for tests and
+	/// benchmarks). A kernel this CPU lacks falls back to the best one it has.
+	pub fn set_kernel(&mut self, kernel: Kernel) {
+		self.kernel = if Kernel::available().contains(&kernel) {
+			kernel
+		} else {
+			Kernel::best_available()
+		};
+	}
+
+	/// Uses at most `threads` threads of the compute pool (at least 1).
+	pub fn set_max_threads(&mut self, threads: usize) {
+		self.threads = threads.max(1);
+	}
+
+	/// Vocabulary size (logits per position).
+	pub fn vocab(&self) -> usize {
+		self.config.vocab
+	}
+
+	/// An empty cache for up to `capacity` positions.
+	pub fn new_cache(&self, capacity: usize) -> KvCache {
+		let c = &self.config;
+		let size = c.layers * c.kv_heads * c.head_dim * capacity;
+		KvCache {
+			capacity,
+			len: 0,
+			keys: vec![0.0; size],
+			values: vec![0.0; size],
+		}
+	}
+
+	fn pool_threads(&self) -> usize {
+		super::pool::pool().threads().min(self.threads)
+	}
+
+	/// Runs `f(index, chunk)` over the `chunk`-sized pieces of `data`, on the compute pool.
+	fn par_chunks<F: Fn(usize, &mut [f32]) + Sync>(&self, data: &mut [f32], chunk: usize, f: F) {
+		if self.pool_threads() <= 1 {
+			for (i, piece) in data.chunks_mut(chunk).enumerate() {
+				f(i, piece);
+			}
+			return;
+		}
+		let pieces: Vec<Mutex<&mut [f32]>> = data.chunks_mut(chunk).map(Mutex::new).collect();
+		super::pool::pool().run(pieces.len(), |i| {
+			let mut piece = pieces[i]
+				.lock()
+				.unwrap_or_else(|poisoned| poisoned.into_inner());
+			f(i, &mut piece);
+		});
+	}
+
+	/// `out` (token-major, rows × n) = `x` · `mᵀ`.
+	fn matmul(&self, m: &QMatrix, x: &QuantizedRows, grouped: &mut Vec<f32>, out: &mut Vec<f32>) {
+		let rows = x.rows();
+		let groups = m.groups();
+		let per_piece = groups.div_ceil(self.pool_threads() * 8).max(1);
+		// One row of activations: the group-major layout is the output's.
+		let target = if rows == 1 { &mut *out } else { &mut *grouped };
+		// Every value is overwritten by the kernels: resize without clearing.
+		target.resize(groups * rows * GROUP, 0.0);
+		let kernel = self.kernel;
+		self.par_chunks(target, per_piece * rows * GROUP, |i, piece| {
+			let first = i * per_piece;
+			let count = piece.len() / (rows * GROUP);
+			m.matmul_groups(kernel, x, first..first + count, piece);
+		});
+		if rows == 1 {
+			out.truncate(m.n());
+			return;
+		}
+		out.resize(rows * m.n(), 0.0);
+		for g in 0..groups {
+			let width = GROUP.min(m.n() - g * GROUP);
+			for t in 0..rows {
+				out[t * m.n() + g * GROUP..][..width]
+					.copy_from_slice(&grouped[(g * rows + t) * GROUP..][..width]);
+			}
+		}
+	}
+
+	/// Feeds `tokens` at the cache's next positions; returns the logits of the last one.
+	pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+		let c = &self.config;
+		let (dim, hd) = (c.dim, c.head_dim);
+		let kv_dim = c.kv_heads * hd;
+		let t_len = tokens.len();
+		let start = cache.len;
+		if t_len == 0 || start + t_len > cache.capacity {
+			return Err(Error::UnsupportedModel(format!(
+				"{t_len} tokens at position {start} in a cache of {}",
+				cache.capacity
+			)));
+		}
+		let mut x = vec![0f32; t_len * dim];
+		for (t, &token) in tokens.iter().enumerate() {
+			let row = token as usize;
+			if row >= c.vocab {
+				return Err(Error::UnsupportedModel(format!(
+					"token id {token} out of the vocabulary"
+				)));
+			}
+			self.embedding.dequantize_row(row, &mut x[t * dim..][..dim]);
+		}
+		let mut h = vec![0f32; t_len * dim];
+		let mut xq = QuantizedRows::default();
+		let (mut qkv, mut proj, mut gate_up) = (Vec::new(), Vec::new(), Vec::new());
+		let mut grouped = Vec::new();
+		let angles: Vec<Vec<(f32, f32)>> =
+			(0..t_len).map(|t| self.rope_angles(start + t)).collect();
+		let mut attn = vec![0f32; t_len * dim];
+		let mut act = vec![0f32; t_len * c.ff];
+		for (l, layer) in self.layers.iter().enumerate() {
+			self.rms_norm(&x, &layer.attn_norm, &mut h);
+			xq.requantize(&h, dim);
+			self.matmul(&layer.qkv, &xq, &mut grouped, &mut qkv);
+			let qkv_width = dim + 2 * kv_dim;
+			for t in 0..t_len {
+				let position = start + t;
+				let row = &mut qkv[t * qkv_width..][..qkv_width];
+				for head in row[..dim + kv_dim].chunks_exact_mut(hd) {
+					Self::rope(head, &angles[t]);
+				}
+				for kvh in 0..c.kv_heads {
+					let base = (l * c.kv_heads + kvh) * hd * cache.capacity;
+					for d in 0..hd {
+						cache.keys[base + d * cache.capacity + position] = row[dim + kvh * hd + d];
+					}
+					cache.values[base + position * hd..][..hd]
+						.copy_from_slice(&row[dim + kv_dim + kvh * hd..][..hd]);
+				}
+			}
+			self.attention(l, &qkv, start, cache, &mut attn);
+			xq.requantize(&attn, dim);
+			self.matmul(&layer.wo, &xq, &mut grouped, &mut proj);
+			add_in_place(&mut x, &proj);
+			self.rms_norm(&x, &layer.ffn_norm, &mut h);
+			xq.requantize(&h, dim);
+			self.matmul(&layer.gate_up, &xq, &mut grouped, &mut gate_up);
+			let kernel = self.kernel;
+			self.par_chunks(&mut act, c.ff, |t, out| {
+				let row = &gate_up[t * 2 * c.ff..][..2 * c.ff];
+				swiglu(kernel, &row[..c.ff], &row[c.ff..], out);
+			});
+			xq.requantize(&act, c.ff);
+			self.matmul(&layer.down, &xq, &mut grouped, &mut proj);
+			add_in_place(&mut x, &proj);
+		}
+		cache.len = start + t_len;
+		let last = &x[(t_len - 1) * dim..];
+		let mut normed = vec![0f32; dim];
+		rms_norm(last, &self.output_norm, c.eps, &mut normed);
+		xq.requantize(&normed, dim);
+		let mut logits = Vec::new();
+		self.matmul(
+			self.output.as_ref().unwrap_or(&self.embedding),
+			&xq,
+			&mut grouped,
+			&mut logits,
+		);
+		Ok(logits)
+	}
+
+	/// [`rms_norm`] of each row of `x`, rows split across the pool.
+	fn rms_norm(&self, x: &[f32], weight: &[f32], out: &mut [f32]) {
+		let dim = weight.len();
+		let eps = self.config.eps;
+		self.par_chunks(out, dim, |t, out| {
+			rms_norm(&x[t * dim..][..dim], weight, eps, out);
+		});
+	}
+
+	/// `(sin, cos)` of `position · inv_freq[i]` for each pair.
+	fn rope_angles(&self, position: usize) -> Vec<(f32, f32)> {
+		self.inv_freq
+			.iter()
+			.map(|&f| {
+				let angle = f64::from(position as f32 * f);
+				(angle.sin() as f32, angle.cos() as f32)
+			})
+			.collect()
+	}
+
+	/// Rotates pairs (2i, 2i+1) by the angles (GGUF llama's interleaved RoPE).
+	fn rope(head: &mut [f32], sin_cos: &[(f32, f32)]) {
+		for (pair, &(sin, cos)) in head.chunks_exact_mut(2).zip(sin_cos) {
+			let (a, b) = (pair[0], pair[1]);
+			pair[0] = a * cos - b * sin;
+			pair[1] = a * sin + b * cos;
+		}
+	}
+
+	/// Causal attention of every (token, head) of the batch over the cache.
+	fn attention(&self, l: usize, qkv: &[f32], start: usize, cache: &KvCache, out: &mut [f32]) {
+		let c = &self.config;
+		let hd = c.head_dim;
+		let qkv_width = c.dim + 2 * c.kv_heads * hd;
+		let group = c.heads / c.kv_heads;
+		let capacity = cache.capacity;
+		let kernel = self.kernel;
+		// One task per (token, kv head): its query heads share one pass over the keys and values.
+		self.par_chunks(out, group * hd, |i, out| {
+			let (t, kvh) = (i / c.kv_heads, i % c.kv_heads);
+			let base = (l * c.kv_heads + kvh) * hd * capacity;
+			let queries = &qkv[t * qkv_width + kvh * group * hd..][..group * hd];
+			let positions = start + t + 1;
+			let mut scores = vec![0f32; group * positions];
+			attention_heads(
+				kernel,
+				hd,
+				queries,
+				&cache.keys[base..][..hd * capacity],
+				&cache.values[base..][..hd * capacity],
+				capacity,
+				&mut scores,
+				out,
+			);
+		});
+	}
+}
+
+/// `out = x / sqrt(mean(x²) + eps) · weight`, row by row.
+fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
+	let dim = weight.len();
+	for (row, out) in x.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
+		let sum = sum16(row, |v| v * v);
+		let scale = (sum / dim as f32 + eps).sqrt();
+		for ((o, &v), &w) in out.iter_mut().zip(row).zip(weight) {
+			*o = (v / scale) * w;
+		}
+	}
+}
+
+fn add_in_place(x: &mut [f32], y: &[f32]) {
+	for (a, &b) in x.iter_mut().zip(y) {
+		*a += b;
+	}
+}
+
+/// Σ f(v) in a fixed order: 16 strided partial sums (lane i takes values i, i+16, ...), then
+/// the pairwise tree 8, 4, 2, 1.
+#[inline(always)]
+pub fn sum16(values: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+	let mut lanes = [0f32; 16];
+	let mut chunks = values.chunks_exact(16);
+	for chunk in &mut chunks {
+		for (lane, &v) in lanes.iter_mut().zip(chunk) {
+			*lane += f(v);
+		}
+	}
+	for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+		*lane += f(v);
+	}
+	for width in [8, 4, 2, 1] {
+		for i in 0..width {
+			lanes[i] += lanes[i + width];
+		}
+	}
+	lanes[0]
+}
+
+/// `e^x` from basic f32 operations (Cephes' `expf` polynomial, relative error about 2e-7), the
+/// same bits on every machine; inputs are clamped to [-87, 88].
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+	const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+	let x = x.clamp(-87.0, 88.0);
+	let shifted = x * std::f32::consts::LOG2_E + MAGIC;
+	let n = shifted - MAGIC;
+	let exponent = (shifted.to_bits() as i32).wrapping_sub(0x4b40_0000);
+	let r = x - n * 0.693_359_4;
+	let r = r - n * -2.121_944_4e-4;
+	let mut p = 1.987_569_1e-4f32;
+	p = p * r + 1.398_199_9e-3;
+	p = p * r + 8.333_452e-3;
+	p = p * r + 4.166_579_6e-2;
+	p = p * r + 1.666_666_5e-1;
+	p = p * r + 0.5; // Cephes' 5.0000001e-1, which rounds to 0.5 in f32
+	let e = p * (r * r) + r + 1.0;
+	e * f32::from_bits(((exponent + 127) << 23) as u32)
+}
+
+macro_rules! multiversion {
+	($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+		$(#[$doc])*
+		// The attention arguments (kernel, head size, three tensors, capacity, two outputs)
+		// are what one head needs; a struct would only rename them.
+		#[allow(clippy::too_many_arguments)]
+		fn $name(kernel: Kernel, $($arg: $ty),*) {
+			#[inline(always)]
+			fn generic($($arg: $ty),*) $body
+			/// The same element-wise code compiled for AVX2 + FMA (identical results: no
+			/// reductions are reordered, no FMA is formed on its own, and the explicit
+			/// `mul_add`s are one IEEE fused operation everywhere: an instruction here, the
+			/// correctly rounded libm `fmaf` in a baseline build).
+			///
+			/// # Safety
+			/// AVX2 must be present.
+			#[cfg(target_arch = "x86_64")]
+			#[target_feature(enable = "avx2,fma")]
+			unsafe fn avx2($($arg: $ty),*) { generic($($arg),*) }
+			/// As `avx2`, for AVX-512.
+			///
+			/// # Safety
+			/// AVX-512 F must be present.
+			#[cfg(target_arch = "x86_64")]
+			#[target_feature(enable = "avx512f,fma")]
+			unsafe fn avx512($($arg: $ty),*) { generic($($arg),*) }
+			match kernel {
+				// SAFETY: a kernel is only ever set to one the CPU has (`Kernel::available`).
+				#[cfg(target_arch = "x86_64")]
+				Kernel::Avx2 => unsafe { avx2($($arg),*) },
+				// SAFETY: as above.
+				#[cfg(target_arch = "x86_64")]
+				Kernel::Avx512Vnni => unsafe { avx512($($arg),*) },
+				_ => generic($($arg),*),
+			}
+		}
+	};
+}
+
+multiversion! {
+	/// `out = silu(gate) · up`, `silu(g) = g / (1 + e^-g)`.
+	fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
+		for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+			*o = (g / (1.0 + exp_f32(-g))) * u;
+		}
+	}
+}
+
+/// Scores of `G` query heads (`queries`, G × hd) against positions `j..j + W` (W ≤ 64): each
+/// a sequential sum over the head's dimensions, one lane per (head, position).
+#[inline(always)]
+fn score_block<const G: usize>(
+	queries: &[f32],
+	keys: &[f32],
+	capacity: usize,
+	j: usize,
+	width: usize,
+	scores: &mut [f32],
+	n: usize,
+) {
+	let hd = queries.len() / G;
+	let mut lanes = [[0f32; 64]; G];
+	if width == 64 {
+		for d in 0..hd {
+			let keys: &[f32; 64] = keys[d * capacity + j..][..64].try_into().expect("64 keys");
+			for (h, lanes) in lanes.iter_mut().enumerate() {
+				let q = queries[h * hd + d];
+				for i in 0..64 {
+					lanes[i] = q.mul_add(keys[i], lanes[i]);
+				}
+			}
+		}
+	} else {
+		for d in 0..hd {
+			let keys = &keys[d * capacity + j..][..width];
+			for (h, lanes) in lanes.iter_mut().enumerate() {
+				let q = queries[h * hd + d];
+				for (lane, &k) in lanes.iter_mut().zip(keys) {
+					*lane = q.mul_add(k, *lane);
+				}
+			}
+		}
+	}
+	for (h, lanes) in lanes.iter().enumerate() {
+		scores[h * n + j..][..width].copy_from_slice(&lanes[..width]);
+	}
+}
+
+/// `out_h = Σ_j p_h[j] · v_j` for `G` heads, each output a sequential sum over positions.
+#[inline(always)]
+fn weighted_values<const G: usize>(
+	probabilities: &[f32],
+	values: &[f32],
+	n: usize,
+	out: &mut [f32],
+) {
+	let mut acc = [[0f32; 64]; G];
+	for j in 0..n {
+		let values: &[f32; 64] = values[j * 64..][..64].try_into().expect("64 values");
+		for (h, acc) in acc.iter_mut().enumerate() {
+			let p = probabilities[h * n + j];
+			for i in 0..64 {
+				acc[i] = p.mul_add(values[i], acc[i]);
+			}
+		}
+	}
+	for (h, acc) in acc.iter().enumerate() {
+		out[h * 64..][..64].copy_from_slice(acc);
+	}
+}
+
+multiversion! {
+	/// The query heads of one kv head, for one query position, over the cached positions
+	/// `0..n` (`n = scores.len() / heads`): scores `q·k / sqrt(d)` (each a sequential sum over
+	/// d), softmax, `Σ p · v` (a sequential sum over positions). Every head gets the same bits
+	/// whether it is computed alone or with the others.
+	fn attention_heads(hd: usize, queries: &[f32], keys: &[f32], values: &[f32], capacity: usize, scores: &mut [f32], out: &mut [f32]) {
+		if hd != 64 {
+			attention_any(hd, queries, keys, values, capacity, scores, out);
+			return;
+		}
+		let heads = queries.len() / 64;
+		let n = scores.len() / heads;
+		let mut j = 0;
+		while j < n {
+			let width = 64.min(n - j);
+			match heads {
+				3 => score_block::<3>(queries, keys, capacity, j, width, scores, n),
+				2 => score_block::<2>(queries, keys, capacity, j, width, scores, n),
+				_ => {
+					for h in 0..heads {
+						score_block::<1>(&queries[h * 64..][..64], keys, capacity, j, width, &mut scores[h * n..][..n], n);
+					}
+				}
+			}
+			j += width;
+		}
+		for h in 0..heads {
+			softmax_scaled(&mut scores[h * n..][..n], 8.0);
+		}
+		match heads {
+			3 => weighted_values::<3>(scores, values, n, out),
+			2 => weighted_values::<2>(scores, values, n, out),
+			_ => {
+				for h in 0..heads {
+					weighted_values::<1>(&scores[h * n..][..n], values, n, &mut out[h * 64..][..64]);
+				}
+			}
+		}
+	}
+}
+
+/// Scores divided by `scale`, then softmax (max subtracted, [`exp_f32`], [`sum16`]).
+#[inline(always)]
+fn softmax_scaled(scores: &mut [f32], scale: f32) {
+	let mut max = f32::NEG_INFINITY;
+	for s in scores.iter_mut() {
+		*s /= scale;
+		max = max.max(*s);
+	}
+	for s in scores.iter_mut() {
+		*s = exp_f32(*s - max);
+	}
+	let sum = sum16(scores, |v| v);
+	for s in scores.iter_mut() {
+		*s /= sum;
+	}
+}
+
+/// Attention for any head size (the same operations, one head at a time).
+#[inline(always)]
+fn attention_any(
+	hd: usize,
+	queries: &[f32],
+	keys: &[f32],
+	values: &[f32],
+	capacity: usize,
+	scores: &mut [f32],
+	out: &mut [f32],
+) {
+	let heads = queries.len() / hd;
+	let n = scores.len() / heads;
+	for h in 0..heads {
+		let query = &queries[h * hd..][..hd];
+		let scores = &mut scores[h * n..][..n];
+		for (j, s) in scores.iter_mut().enumerate() {
+			let mut acc = 0f32;
+			for (d, &q) in query.iter().enumerate() {
+				acc = q.mul_add(keys[d * capacity + j], acc);
+			}
+			*s = acc;
+		}
+		softmax_scaled(scores, (hd as f32).sqrt());
+		let out = &mut out[h * hd..][..hd];
+		out.fill(0.0);
+		for (j, &p) in scores.iter().enumerate() {
+			for (o, &v) in out.iter_mut().zip(&values[j * hd..][..hd]) {
+				*o = p.mul_add(v, *o);
+			}
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn exp_is_close_to_libm() {
+		let mut worst = 0f64;
+		let mut x = -87.0f32;
+		while x < 88.0 {
+			let ours = f64::from(exp_f32(x));
+			let exact = f64::from(x).exp();
+			worst = worst.max(((ours - exact) / exact).abs());
+			x += 0.0137;
+		}
+		assert!(worst < 5e-7, "relative error {worst}");
+		assert_eq!(exp_f32(0.0), 1.0);
+		assert!(exp_f32(-1000.0) < 1e-37 && exp_f32(1000.0) > 1e38);
+	}
+
+	#[test]
+	fn sum16_is_a_fixed_tree() {
+		let values: Vec<f32> = (0..37).map(|i| 1.0 / (i as f32 + 1.0)).collect();
+		let mut lanes = [0f32; 16];
+		for (i, v) in values.iter().enumerate() {
+			lanes[i % 16] += v;
+		}
+		for width in [8, 4, 2, 1] {
+			for i in 0..width {
+				lanes[i] += lanes[i + width];
+			}
+		}
+		assert_eq!(sum16(&values, |v| v).to_bits(), lanes[0].to_bits());
+	}
+
+	#[test]
+	fn multiversioned_element_wise_code_gives_the_same_bits() {
+		let gate: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.037).collect();
+		let up: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.91).sin()).collect();
+		let (hd, capacity, n, heads) = (64, 100, 70, 3);
+		let keys: Vec<f32> = (0..hd * capacity)
+			.map(|i| (i as f32 * 0.37).cos())
+			.collect();
+		let values: Vec<f32> = (0..hd * capacity)
+			.map(|i| (i as f32 * 0.11).sin())
+			.collect();
+		let queries: Vec<f32> = (0..heads * hd)
+			.map(|i| (i % 97) as f32 * 0.05 - 1.0)
+			.collect();
+		let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+		// The plain per-position loops: every blocked path must give these bits.
+		let mut scores = vec![0f32; heads * n];
+		let mut plain = vec![0f32; heads * hd];
+		attention_any(
+			hd,
+			&queries,
+			&keys,
+			&values,
+			capacity,
+			&mut scores,
+			&mut plain,
+		);
+		let run = |kernel| {
+			let mut act = vec![0f32; 1000];
+			swiglu(kernel, &gate, &up, &mut act);
+			let mut scores = vec![0f32; heads * n];
+			let mut out = vec![0f32; heads * hd];
+			attention_heads(
+				kernel,
+				hd,
+				&queries,
+				&keys,
+				&values,
+				capacity,
+				&mut scores,
+				&mut out,
+			);
+			for h in 0..heads {
+				let mut alone = vec![0f32; hd];
+				let mut scores = vec![0f32; n];
+				let query = &queries[h * hd..][..hd];
+				attention_heads(
+					kernel,
+					hd,
+					query,
+					&keys,
+					&values,
+					capacity,
+					&mut scores,
+					&mut alone,
+				);
+				assert_eq!(
+					bits(&alone),
+					bits(&out[h * hd..][..hd]),
+					"{kernel:?} head {h} alone"
+				);
+			}
+			assert_eq!(bits(&out), bits(&plain), "{kernel:?} vs the plain loops");
+			act.extend(out);
+			bits(&act)
+		};
+		let scalar = run(Kernel::Scalar);
+		for kernel in Kernel::available() {
+			assert_eq!(run(kernel), scalar, "{kernel:?}");
+		}
+	}
+}
