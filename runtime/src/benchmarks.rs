@@ -10,6 +10,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_treasury, Treasury]
 	[pallet_models, Models]
 	[pallet_workers, Workers]
+	[pallet_jobs, Jobs]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

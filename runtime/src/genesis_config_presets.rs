@@ -5,6 +5,7 @@
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use pallet_grandpa::AuthorityId as GrandpaId;
+use pallet_jobs::JobParams;
 use pallet_models::{GoldenVectors, ModelInfo};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -18,10 +19,11 @@ use verity_primitives::{
 	policy::VerificationPolicy,
 	registry::GoldenVector,
 	token::{MILLI_UNIT, UNIT},
+	BlockNumber,
 };
 
 use crate::{
-	AccountId, Balance, BalancesConfig, CouncilMembershipConfig, ModelsConfig,
+	AccountId, Balance, BalancesConfig, CouncilMembershipConfig, JobsConfig, ModelsConfig,
 	RuntimeGenesisConfig, SudoConfig, WorkersConfig,
 };
 
@@ -180,6 +182,7 @@ fn testnet_genesis(
 	sudo: AccountId,
 	council: Vec<AccountId>,
 	workers: &[DevWorker],
+	job_params: Option<JobParams<Balance, BlockNumber>>,
 ) -> Value {
 	let approved_models = reference_models()
 		.into_iter()
@@ -212,6 +215,7 @@ fn testnet_genesis(
 		workers: WorkersConfig {
 			workers: bonded_workers
 		},
+		jobs: JobsConfig { params: job_params },
 		aura: pallet_aura::GenesisConfig {
 			authorities: authorities
 				.iter()
@@ -266,6 +270,7 @@ pub fn development_config_genesis() -> Value {
 		Sr25519Keyring::Alice.to_account_id(),
 		dev_council(),
 		&DEV_WORKERS[..1],
+		Some(crate::configs::jobs::dev_params()),
 	)
 }
 
@@ -283,6 +288,7 @@ pub fn local_testnet_genesis() -> Value {
 		Sr25519Keyring::Alice.to_account_id(),
 		dev_council(),
 		&DEV_WORKERS,
+		None,
 	)
 }
 
@@ -343,6 +349,21 @@ mod tests {
 			dev["councilMembership"]["members"].as_array().map(Vec::len),
 			Some(3)
 		);
+	}
+
+	#[test]
+	fn the_dev_chain_has_short_job_windows_and_every_parameter_set_is_sound() {
+		use crate::configs::jobs::{dev_params, live_params};
+		let dev = development_config_genesis();
+		assert_eq!(
+			dev["jobs"]["params"]["executionWindow"].as_u64(),
+			Some(dev_params().execution_window.into())
+		);
+		assert!(dev_params().challenge_window < live_params().challenge_window);
+		for params in [dev_params(), live_params()] {
+			pallet_jobs::Pallet::<crate::Runtime>::check_params(&params)
+				.expect("the preset's job parameters pass the pallet's check");
+		}
 	}
 
 	#[test]

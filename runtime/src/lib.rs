@@ -73,7 +73,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("verity"),
 	impl_name: Cow::Borrowed("verity-node"),
 	authoring_version: 1,
-	spec_version: 102,
+	spec_version: 103,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -174,4 +174,7 @@ mod runtime {
 
 	#[runtime::pallet_index(11)]
 	pub type Workers = pallet_workers;
+
+	#[runtime::pallet_index(12)]
+	pub type Jobs = pallet_jobs;
 }

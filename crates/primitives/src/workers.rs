@@ -78,10 +78,28 @@ pub trait WorkerSelection<AccountId, Balance> {
 
 	/// Whether `who` is registered, not paused, and serves `model`.
 	fn serves(who: &AccountId, model: ModelId) -> bool;
+
+	/// Benchmarks only: bonds `bond` from `who`'s free balance and registers it as an active
+	/// worker serving `model` (with receipt key `receipt_key`), so that other pallets' benchmarks
+	/// can set up workers. Returns whether it worked.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_benchmark_worker(
+		who: &AccountId,
+		bond: Balance,
+		model: ModelId,
+		receipt_key: ReceiptPublic,
+	) -> bool {
+		let _ = (who, bond, model, receipt_key);
+		false
+	}
 }
 
 /// Takes a worker's bond for faults and tracks the bond at risk in its jobs.
 pub trait Slashing<AccountId, Balance> {
+	/// Slashed funds handed to the caller to share out (a credit of the native token: it must be
+	/// placed somewhere, or dropping it burns the funds).
+	type Credit;
+
 	/// Slashes `who` by `amount` for `fault`: first from its bonded funds, then from funds that are
 	/// unbonding, never more than it has at stake. The slashed funds go to `to`; the fault and the
 	/// amount are recorded. Returns the amount actually slashed (zero for an account with no
@@ -92,6 +110,15 @@ pub trait Slashing<AccountId, Balance> {
 		fault: FaultKind,
 		to: SlashDestination<AccountId>,
 	) -> Balance;
+
+	/// Like [`Self::slash`], but hands the slashed funds to the caller as a credit instead of
+	/// paying them out, so that the caller can split them (between a challenger, jurors and the
+	/// treasury, for example).
+	fn slash_into_credit(
+		who: &AccountId,
+		amount: SlashAmount<Balance>,
+		fault: FaultKind,
+	) -> Self::Credit;
 
 	/// Records that `who` took a job that puts `at_risk` of its bond at risk. Refused when the
 	/// worker is not registered or its unreserved bond is below `at_risk`, so a slash always covers

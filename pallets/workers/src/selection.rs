@@ -112,6 +112,19 @@ impl<T: Config> WorkerSelection<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Workers::<T>::get(who)
 			.is_some_and(|info| info.status == WorkerStatus::Active && info.models.contains(&model))
 	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_benchmark_worker(
+		who: &T::AccountId,
+		bond: BalanceOf<T>,
+		model: ModelId,
+		receipt_key: ReceiptPublic,
+	) -> bool {
+		let Ok(models) = crate::ModelsOf::<T>::try_from(alloc::vec![model]) else {
+			return false;
+		};
+		Self::do_bond(who, bond).is_ok() && Self::do_register(who, models, receipt_key).is_ok()
+	}
 }
 
 #[cfg(test)]

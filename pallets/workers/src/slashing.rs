@@ -6,6 +6,7 @@
 //! cannot receive it, for example because the amount is below the existing deposit of a new
 //! account, it goes to the treasury instead), to the treasury, or is burned. Each slash counts the
 //! fault in the worker's [`crate::WorkerStats`], even when nothing was left to take.
+//! [`Slashing::slash_into_credit`] hands the credit to the caller instead, to share out.
 
 use frame_support::{
 	ensure,
@@ -64,13 +65,26 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	type Credit = CreditOf<T>;
+
 	fn slash(
 		who: &T::AccountId,
 		amount: SlashAmount<BalanceOf<T>>,
 		fault: FaultKind,
 		to: SlashDestination<T::AccountId>,
 	) -> BalanceOf<T> {
-		let mut slashed = BalanceOf::<T>::zero();
+		let credit = Self::slash_into_credit(who, amount, fault);
+		let slashed = credit.peek();
+		Self::pay_out(credit, to);
+		slashed
+	}
+
+	fn slash_into_credit(
+		who: &T::AccountId,
+		amount: SlashAmount<BalanceOf<T>>,
+		fault: FaultKind,
+	) -> CreditOf<T> {
+		let mut credit = CreditOf::<T>::zero();
 		if let Some(mut ledger) = Ledgers::<T>::get(who) {
 			let stake = Self::stake(&ledger);
 			let wanted = match amount {
@@ -78,15 +92,15 @@ impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				SlashAmount::Exact(exact) => exact.min(stake),
 			};
 			if !wanted.is_zero() {
-				let (credit, _missing) =
+				let (taken, _missing) =
 					<T::Currency as BalancedHold<_>>::slash(&HoldReason::Bond.into(), who, wanted);
-				slashed = credit.peek();
-				Self::deduct(&mut ledger, slashed);
+				Self::deduct(&mut ledger, taken.peek());
 				Self::index_weight(who, Workers::<T>::get(who).as_ref(), &ledger);
 				Self::store_ledger(who, ledger);
-				Self::pay_out(credit, to);
+				credit = taken;
 			}
 		}
+		let slashed = credit.peek();
 		let now = frame_system::Pallet::<T>::block_number();
 		Stats::<T>::mutate(who, |stats| {
 			stats.faults.record(fault);
@@ -98,7 +112,7 @@ impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			fault,
 			amount: slashed,
 		});
-		slashed
+		credit
 	}
 
 	fn note_job_started(who: &T::AccountId, at_risk: BalanceOf<T>) -> DispatchResult {

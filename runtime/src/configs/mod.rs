@@ -2,6 +2,7 @@
 
 pub mod consensus;
 pub mod governance;
+pub mod jobs;
 pub mod monetary;
 pub mod registry;
 pub mod system;

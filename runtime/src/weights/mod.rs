@@ -2,5 +2,6 @@
 //! each pallet's benchmarks on the reference machine (2-core x86_64). Upstream pallets use the
 //! `SubstrateWeight` their crates ship.
 
+pub mod pallet_jobs;
 pub mod pallet_models;
 pub mod pallet_workers;

@@ -1,0 +1,1015 @@
+//! # Job pallet
+//!
+//! The inference-job market of Verity, with optimistic verification.
+//!
+//! ## Overview
+//!
+//! A user pays for an inference; a staked worker, drawn with probability proportional to its bond,
+//! answers with the output and a signed receipt; the result becomes final only after anyone had
+//! the chance to prove it wrong:
+//!
+//! ```text
+//! submit_job --> Assigned(worker, deadline) --submit_result--> Committed(output, receipt)
+//!     |                |                                          |            \
+//!     |          deadline missed: worker slashed,          window closes     challenge or audit
+//!     |          job reassigned once, then refunded        with no dispute        |
+//!     |                                                          |           Disputed: jury drawn,
+//!     +----- cancel while no result: full refund                 v           commit -> reveal votes
+//!                                                           Finalized <---- resolved: losers slashed
+//! ```
+//!
+//! ## Terminology
+//!
+//! * **Fee**: what the submitter offers (`max_fee`), held under [`HoldReason::JobFee`] until the
+//!   job settles. The assigned worker's bond covers it: the worker pallet reserves that much of
+//!   the bond while the job is in flight.
+//! * **Challenge**: two steps, so it cannot be front-run. [`Pallet::commit_challenge`] holds a bond
+//!   against a hash that binds the challenger's account, the job and a salt (see
+//!   [`commitments`]); [`Pallet::reveal_challenge`] in a later block opens the dispute. A reveal
+//!   copied by another account hashes to a commitment that does not exist.
+//! * **Audit**: a share ([`JobParams::audit_rate`]) of results is disputed by the protocol itself,
+//!   drawn from the randomness of the block after the result, so a worker cannot know in advance
+//!   which results are checked and verification never waits for a volunteer.
+//! * **Jury**: `min(jury_size, eligible)` workers serving the model (made odd), excluding the
+//!   accused, the challenger and the submitter. Each re-executes the job, commits to its vote and
+//!   reveals it after the commit phase. A [`Vote`] carries the juror's own output hash, not a bare
+//!   yes or no. The majority of revealed votes decides. With no eligible juror an audit is skipped
+//!   (an event says so) and a challenge goes to the council, with [`DisputeOutcome::NoVerdict`] as
+//!   the default when it does not rule in time.
+//! * **Settlement**: in `on_initialize`, from a queue of [`Timeout`]s keyed by block number, with
+//!   at most [`Config::MaxTimeoutsPerBlock`] entries per block.
+//!
+//! ## Calls
+//!
+//! * [`Pallet::submit_job`]: pay for a job; a worker is drawn and gets a deadline.
+//! * [`Pallet::cancel_job`]: the submitter takes its fee back while no result exists.
+//! * [`Pallet::submit_result`]: the assigned worker answers before the deadline.
+//! * [`Pallet::commit_challenge`] / [`Pallet::reveal_challenge`]: dispute a result.
+//! * [`Pallet::commit_vote`] / [`Pallet::reveal_vote`]: a juror's vote.
+//! * [`Pallet::set_params`]: the council changes the market's parameters.
+//! * [`Pallet::decide_dispute`]: the council rules on a dispute no jury could be drawn for.
+//!
+//! Every refusal is a named [`Error`] and changes nothing. Models and workers are read only
+//! through the traits of `verity-primitives` ([`verity_primitives::ModelRegistry`],
+//! [`verity_primitives::WorkerSelection`], [`verity_primitives::Slashing`]).
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+pub mod commitments;
+mod invariants;
+#[cfg(test)]
+mod mock;
+pub mod params;
+pub mod settlement;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{self, BalancedHold, Credit, InspectHold, MutateHold},
+			tokens::Precision,
+			OnUnbalanced, Randomness,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::traits::{One, Saturating, Zero};
+	use verity_primitives::{
+		job::{JobInput, JobOutput},
+		policy::VerificationPolicy,
+		receipt::{JobId, ReceiptPayload, ReceiptSignature},
+		registry::ModelRegistry,
+		workers::{FaultKind, Slashing, WorkerSelection},
+		Hash, ModelId,
+	};
+
+	use super::*;
+	use crate::commitments::{challenge_commitment, vote_commitment};
+
+	/// The balance type of the pallet's currency.
+	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
+		<T as frame_system::Config>::AccountId,
+	>>::Balance;
+	/// Funds taken out of an account, on their way to another.
+	pub type CreditOf<T> = Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
+	/// The market parameters of this runtime.
+	pub type JobParamsOf<T> = JobParams<BalanceOf<T>, BlockNumberFor<T>>;
+	/// A job of this runtime.
+	pub type JobOf<T> =
+		Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+	/// A job's status in this runtime.
+	pub type JobStatusOf<T> = JobStatus<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+	/// A result of this runtime.
+	pub type JobResultOf<T> = JobResult<BlockNumberFor<T>>;
+	/// A challenge commitment of this runtime.
+	pub type CommitmentOf<T> = ChallengeCommitment<
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		BlockNumberFor<T>,
+	>;
+	/// An open challenge of this runtime.
+	pub type OpenChallengeOf<T> =
+		OpenChallenge<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+	/// The jurors of one dispute and their seats.
+	pub type JuryOf<T> =
+		BoundedVec<(<T as frame_system::Config>::AccountId, JurySeat), <T as Config>::MaxJurySize>;
+	/// What the settlement hook looks at in one block.
+	pub type TimeoutsOf<T> = BoundedVec<Timeout, <T as Config>::MaxTimeoutsPerBlock>;
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of the job pallet.
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The native token; fees and challenge bonds are holds on it.
+		type Currency: fungible::Mutate<Self::AccountId>
+			+ fungible::Balanced<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ BalancedHold<Self::AccountId>;
+
+		/// The runtime's hold reasons, of which [`HoldReason`] is a part.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The model registry: which models accept jobs, their kind, hash, policy and fee floor.
+		type Models: ModelRegistry<BalanceOf<Self>>;
+
+		/// Draws workers for jobs and juries.
+		type Workers: WorkerSelection<Self::AccountId, BalanceOf<Self>>;
+
+		/// Slashes workers and tracks the bond their jobs put at risk.
+		type Slashing: Slashing<Self::AccountId, BalanceOf<Self>, Credit = CreditOf<Self>>;
+
+		/// The randomness behind assignments, audits and juries. The output for a subject must not
+		/// be known before the block it is read in is built (a VRF source, or the parent block
+		/// hash on a chain without one).
+		type Randomness: Randomness<Hash, BlockNumberFor<Self>>;
+
+		/// Receives the protocol's share of fees and the rest of slashes and forfeited bonds (the
+		/// treasury in the Verity runtime).
+		type ProtocolFees: OnUnbalanced<CreditOf<Self>>;
+
+		/// May change the market's parameters (the council in the Verity runtime).
+		type ParamsOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Rules on disputes no jury could be drawn for (the council in the Verity runtime).
+		type DisputeOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// The smallest bond a worker serves with (the worker pallet's): the economic check sizes
+		/// the slash for a wrong result against it.
+		#[pallet::constant]
+		type MinWorkerBond: Get<BalanceOf<Self>>;
+
+		/// The longest a job may stay open; the worker pallet's unbonding period outlasts it, so
+		/// every parameter set is checked against it.
+		#[pallet::constant]
+		type MaxJobLifetime: Get<BlockNumberFor<Self>>;
+
+		/// The parameters until genesis or the council sets others.
+		type DefaultParams: Get<JobParamsOf<Self>>;
+
+		/// The largest jury.
+		#[pallet::constant]
+		type MaxJurySize: Get<u32>;
+
+		/// Most settlement entries queued for one block.
+		#[pallet::constant]
+		type MaxTimeoutsPerBlock: Get<u32>;
+
+		/// Most unrevealed challenge commitments one account has at once.
+		#[pallet::constant]
+		type MaxOpenCommitments: Get<u32>;
+
+		/// Weights of this pallet's calls and hooks, from its benchmarks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A job's fee, held from its submitter until the job settles.
+		#[codec(index = 0)]
+		JobFee,
+		/// A challenger's bond, held from the commitment until the dispute is resolved.
+		#[codec(index = 1)]
+		ChallengeBond,
+	}
+
+	/// The parameters [`Params`] holds until genesis or the council sets others.
+	#[pallet::type_value]
+	pub fn DefaultParamsValue<T: Config>() -> JobParamsOf<T> {
+		T::DefaultParams::get()
+	}
+
+	/// The market's parameters.
+	#[pallet::storage]
+	pub type Params<T: Config> = StorageValue<_, JobParamsOf<T>, ValueQuery, DefaultParamsValue<T>>;
+
+	/// The id the next job gets.
+	#[pallet::storage]
+	pub type NextJobId<T: Config> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Jobs, from submission until pruned.
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobOf<T>, OptionQuery>;
+
+	/// Results, from submission until the job is pruned.
+	#[pallet::storage]
+	pub type Results<T: Config> = StorageMap<_, Twox64Concat, JobId, JobResultOf<T>, OptionQuery>;
+
+	/// The juries of disputes in progress.
+	#[pallet::storage]
+	pub type Juries<T: Config> = StorageMap<_, Twox64Concat, JobId, JuryOf<T>, OptionQuery>;
+
+	/// The challenges of disputes in progress.
+	#[pallet::storage]
+	pub type Challenges<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, OpenChallengeOf<T>, OptionQuery>;
+
+	/// Challenge commitments not yet revealed, by hash.
+	#[pallet::storage]
+	pub type Commitments<T: Config> =
+		StorageMap<_, Blake2_128Concat, Hash, CommitmentOf<T>, OptionQuery>;
+
+	/// How many unrevealed challenge commitments each account has.
+	#[pallet::storage]
+	pub type OpenCommitments<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+
+	/// What the settlement hook looks at, by block.
+	#[pallet::storage]
+	pub type Timeouts<T: Config> =
+		StorageMap<_, Twox64Concat, BlockNumberFor<T>, TimeoutsOf<T>, ValueQuery>;
+
+	/// Parameters other than the runtime's defaults, from genesis (e.g. short windows on the dev
+	/// chain).
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The market's parameters; `None` keeps [`Config::DefaultParams`].
+		pub params: Option<JobParamsOf<T>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			if let Some(params) = &self.params {
+				Pallet::<T>::check_params(params).expect("the genesis job parameters are sound");
+				Params::<T>::put(params);
+			}
+		}
+	}
+
+	/// What happened to jobs.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A job was paid for.
+		JobSubmitted {
+			/// The job.
+			job_id: JobId,
+			/// Who pays.
+			submitter: T::AccountId,
+			/// The model.
+			model: ModelId,
+			/// [`JobInput::hash`] of the input.
+			input_hash: Hash,
+			/// The fee held.
+			fee: BalanceOf<T>,
+		},
+		/// A worker was drawn for a job.
+		JobAssigned {
+			/// The job.
+			job_id: JobId,
+			/// The worker.
+			worker: T::AccountId,
+			/// The last block in which its result is accepted.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A worker answered; the result can be challenged until `settle_at`.
+		ResultSubmitted {
+			/// The job.
+			job_id: JobId,
+			/// The worker.
+			worker: T::AccountId,
+			/// [`JobOutput::hash`] of the output.
+			output_hash: Hash,
+			/// The block that finalizes it if nobody disputes it.
+			settle_at: BlockNumberFor<T>,
+		},
+		/// A challenge bond was held against a commitment.
+		ChallengeCommitted {
+			/// The challenger.
+			challenger: T::AccountId,
+			/// The commitment.
+			commitment: Hash,
+		},
+		/// A challenge was revealed: the result is disputed.
+		ChallengeRevealed {
+			/// The job.
+			job_id: JobId,
+			/// The challenger.
+			challenger: T::AccountId,
+		},
+		/// A revealed challenge came after another dispute had started; its bond went back.
+		ChallengeWithdrawn {
+			/// The job.
+			job_id: JobId,
+			/// The challenger.
+			challenger: T::AccountId,
+		},
+		/// A commitment was not revealed in time; its bond went to the treasury.
+		ChallengeForfeited {
+			/// The commitment.
+			commitment: Hash,
+			/// Who committed.
+			challenger: T::AccountId,
+			/// The bond forfeited.
+			bond: BalanceOf<T>,
+		},
+		/// A result was drawn for a protocol audit.
+		AuditStarted {
+			/// The job.
+			job_id: JobId,
+		},
+		/// An audit was drawn but no juror was eligible; the result goes on unaudited.
+		AuditSkipped {
+			/// The job.
+			job_id: JobId,
+		},
+		/// Jurors were drawn for a dispute.
+		JuryDrawn {
+			/// The job.
+			job_id: JobId,
+			/// The jurors.
+			jurors: Vec<T::AccountId>,
+			/// The last block of vote commitments.
+			commit_until: BlockNumberFor<T>,
+			/// The block that resolves the dispute.
+			resolve_at: BlockNumberFor<T>,
+		},
+		/// No juror could be drawn for a challenge: the council decides by `resolve_at`.
+		DisputeReferredToCouncil {
+			/// The job.
+			job_id: JobId,
+			/// The block by which the council must rule.
+			resolve_at: BlockNumberFor<T>,
+		},
+		/// A juror committed to a vote.
+		VoteCommitted {
+			/// The job.
+			job_id: JobId,
+			/// The juror.
+			juror: T::AccountId,
+		},
+		/// A juror revealed its vote.
+		VoteRevealed {
+			/// The job.
+			job_id: JobId,
+			/// The juror.
+			juror: T::AccountId,
+			/// The hash of the juror's own recomputation.
+			output_hash: Hash,
+			/// Whether it confirms the worker's output.
+			confirms: bool,
+		},
+		/// A dispute was resolved.
+		DisputeResolved {
+			/// The job.
+			job_id: JobId,
+			/// How.
+			outcome: DisputeOutcome,
+			/// Revealed votes confirming the result.
+			confirming: u32,
+			/// Revealed votes rejecting it.
+			rejecting: u32,
+		},
+		/// A job settled: the worker was paid.
+		JobFinalized {
+			/// The job.
+			job_id: JobId,
+			/// The worker.
+			worker: T::AccountId,
+			/// [`JobOutput::hash`] of the final output.
+			output_hash: Hash,
+			/// What the worker received (the fee minus the protocol share).
+			paid: BalanceOf<T>,
+		},
+		/// A job's fee went back to its submitter.
+		JobRefunded {
+			/// The job.
+			job_id: JobId,
+			/// The submitter.
+			submitter: T::AccountId,
+			/// The amount.
+			amount: BalanceOf<T>,
+			/// Why.
+			reason: RefundReason,
+		},
+		/// A worker or juror was slashed over a job.
+		WorkerSlashed {
+			/// The job.
+			job_id: JobId,
+			/// The worker.
+			who: T::AccountId,
+			/// What for.
+			fault: FaultKind,
+			/// How much was taken.
+			amount: BalanceOf<T>,
+		},
+		/// A settled job's record and result were removed (its events keep the hashes).
+		JobPruned {
+			/// The job.
+			job_id: JobId,
+		},
+		/// The council changed the market's parameters.
+		ParamsChanged {
+			/// The new parameters.
+			params: JobParamsOf<T>,
+		},
+	}
+
+	/// Why a call was refused.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The model is unknown or was never approved.
+		UnknownModel,
+		/// The model is retired and takes no new jobs.
+		ModelRetired,
+		/// The input is malformed (empty, not UTF-8, `max_tokens` out of range).
+		InvalidInput,
+		/// The input asks for another kind of job than the model does.
+		WrongInputKind,
+		/// The fee is below the model's minimum.
+		FeeBelowMinimum,
+		/// The fee is above the largest fee a job may carry.
+		FeeAboveMaximum,
+		/// The account cannot pay the fee or the bond and stay alive.
+		InsufficientBalance,
+		/// No worker serving the model is free to take the job.
+		NoWorkerAvailable,
+		/// The settlement queue is full for the blocks around this one; try a later block.
+		SchedulerFull,
+		/// No such job.
+		UnknownJob,
+		/// Only the submitter may do this.
+		NotSubmitter,
+		/// The job already has a result, or is settled.
+		NotAssigned,
+		/// Only the worker assigned to the job may answer it.
+		NotAssignedWorker,
+		/// The job's deadline has passed.
+		DeadlinePassed,
+		/// The output is malformed (text not UTF-8, embedding not canonical).
+		InvalidOutput,
+		/// The output is of another kind than the model produces.
+		WrongOutputKind,
+		/// The worker has no registered receipt key.
+		NoReceiptKey,
+		/// The receipt signature does not verify with the worker's key.
+		BadReceipt,
+		/// The commitment is already in use.
+		CommitmentExists,
+		/// The account already has the most unrevealed commitments.
+		TooManyCommitments,
+		/// No commitment of the caller matches this job and salt.
+		UnknownCommitment,
+		/// A commitment can be revealed only in a later block than it was made in.
+		RevealTooEarly,
+		/// The job has no result open to challenge.
+		NotChallengeable,
+		/// The job is not in dispute before a jury.
+		NotDisputed,
+		/// The caller is not on the job's jury.
+		NotAJuror,
+		/// The vote commit phase is over.
+		CommitPhaseOver,
+		/// The juror already committed.
+		AlreadyCommitted,
+		/// The juror did not commit to a vote.
+		NotCommitted,
+		/// The revealed vote and salt do not match the commitment.
+		VoteMismatch,
+		/// The juror already revealed.
+		AlreadyRevealed,
+		/// Under the model's exact policy a vote confirms exactly when its hash is the claimed
+		/// output's.
+		InconsistentVote,
+		/// The dispute is not waiting for the council.
+		NotReferredToCouncil,
+		/// A window or deadline is zero where it must not be.
+		WindowTooShort,
+		/// The jury size is zero, even, or above the most the runtime allows.
+		BadJurySize,
+		/// The winner's and the jury's shares of a slash add up to more than all of it.
+		SharesExceedWhole,
+		/// A job could outlive the bound the worker pallet's unbonding period covers.
+		LifetimeTooLong,
+		/// Cheating would pay: the largest fee is not below audit rate × slash of the smallest bond.
+		CheatingPays,
+		/// The challenge bond or the largest fee is zero.
+		ZeroAmount,
+		/// The job counter would overflow.
+		Overflow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::settle_block(now)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxJurySize::get() > 0, "MaxJurySize must not be zero");
+			assert!(
+				T::MaxTimeoutsPerBlock::get() > 0,
+				"MaxTimeoutsPerBlock must not be zero"
+			);
+			assert!(
+				T::MaxOpenCommitments::get() > 0,
+				"MaxOpenCommitments must not be zero"
+			);
+			if let Err(error) = Self::check_params(&T::DefaultParams::get()) {
+				panic!("the default job parameters are refused: {error:?}");
+			}
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Pays `max_fee` for running `input` on `model`. The fee is held; a worker serving the
+		/// model whose free bond covers the fee is drawn in proportion to its bond and must answer
+		/// within [`JobParams::execution_window`] blocks.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::submit_job())]
+		pub fn submit_job(
+			origin: OriginFor<T>,
+			model: ModelId,
+			input: JobInput,
+			#[pallet::compact] max_fee: BalanceOf<T>,
+		) -> DispatchResult {
+			let submitter = ensure_signed(origin)?;
+			input.validate().map_err(|_| Error::<T>::InvalidInput)?;
+			let summary = T::Models::model(model).ok_or(Error::<T>::UnknownModel)?;
+			ensure!(summary.accepts_jobs, Error::<T>::ModelRetired);
+			ensure!(input.kind() == summary.kind, Error::<T>::WrongInputKind);
+			ensure!(max_fee >= summary.min_fee, Error::<T>::FeeBelowMinimum);
+			let params = Params::<T>::get();
+			ensure!(max_fee <= params.max_job_fee, Error::<T>::FeeAboveMaximum);
+			ensure!(
+				T::Currency::can_hold(&HoldReason::JobFee.into(), &submitter, max_fee),
+				Error::<T>::InsufficientBalance
+			);
+
+			let job_id = NextJobId::<T>::get();
+			let next = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+			let seed = Self::seed(b"verity/assign", job_id, 0);
+			let worker = T::Workers::select(model, &[submitter.clone()], seed, 1, max_fee)
+				.pop()
+				.ok_or(Error::<T>::NoWorkerAvailable)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			let deadline = now.saturating_add(params.execution_window);
+			Self::schedule(deadline.saturating_add(One::one()), Timeout::Job(job_id))?;
+			T::Slashing::note_job_started(&worker, max_fee)?;
+			T::Currency::hold(&HoldReason::JobFee.into(), &submitter, max_fee)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let input_hash = input.hash();
+			Jobs::<T>::insert(
+				job_id,
+				Job {
+					submitter: submitter.clone(),
+					model,
+					input,
+					input_hash,
+					fee: max_fee,
+					submitted_at: now,
+					status: JobStatus::Assigned {
+						worker: worker.clone(),
+						deadline,
+						reassigned: false,
+					},
+				},
+			);
+			NextJobId::<T>::put(next);
+			Self::deposit_event(Event::JobSubmitted {
+				job_id,
+				submitter,
+				model,
+				input_hash,
+				fee: max_fee,
+			});
+			Self::deposit_event(Event::JobAssigned {
+				job_id,
+				worker,
+				deadline,
+			});
+			Ok(())
+		}
+
+		/// The submitter cancels `job_id` while no result exists; the whole fee comes back.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::cancel_job())]
+		pub fn cancel_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(job.submitter == who, Error::<T>::NotSubmitter);
+			let JobStatus::Assigned { worker, .. } = &job.status else {
+				return Err(Error::<T>::NotAssigned.into());
+			};
+			T::Slashing::note_job_finished(worker, job.fee, false);
+			Self::refund(job_id, &mut job, RefundReason::Cancelled);
+			Jobs::<T>::insert(job_id, job);
+			Ok(())
+		}
+
+		/// The assigned worker answers `job_id` with `output` and its ed25519 receipt signature
+		/// over (genesis hash, job, model hash, input hash, output hash). Opens the challenge
+		/// window.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::submit_result())]
+		pub fn submit_result(
+			origin: OriginFor<T>,
+			job_id: JobId,
+			output: JobOutput,
+			receipt_signature: ReceiptSignature,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			let JobStatus::Assigned {
+				worker, deadline, ..
+			} = &job.status
+			else {
+				return Err(Error::<T>::NotAssigned.into());
+			};
+			ensure!(*worker == who, Error::<T>::NotAssignedWorker);
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now <= *deadline, Error::<T>::DeadlinePassed);
+			output.validate().map_err(|_| Error::<T>::InvalidOutput)?;
+			let summary = T::Models::model(job.model).ok_or(Error::<T>::UnknownModel)?;
+			ensure!(output.kind() == summary.kind, Error::<T>::WrongOutputKind);
+			let key = T::Workers::receipt_key(&who).ok_or(Error::<T>::NoReceiptKey)?;
+			let output_hash = output.hash();
+			let payload = ReceiptPayload {
+				genesis_hash: Self::genesis_hash(),
+				job_id,
+				model_hash: summary.model_hash,
+				input_hash: job.input_hash,
+				output_hash,
+			};
+			ensure!(
+				sp_io::crypto::ed25519_verify(&receipt_signature, &payload.signing_payload(), &key),
+				Error::<T>::BadReceipt
+			);
+
+			let params = Params::<T>::get();
+			let audit_draw_at = now.saturating_add(One::one());
+			let settle_at = now.saturating_add(params.challenge_window);
+			Self::schedule(audit_draw_at, Timeout::Job(job_id))?;
+			Self::schedule(settle_at, Timeout::Job(job_id))?;
+
+			job.status = JobStatus::Committed {
+				worker: who.clone(),
+				audit_draw_at,
+				audit_decided: false,
+				settle_at,
+			};
+			Jobs::<T>::insert(job_id, job);
+			Results::<T>::insert(
+				job_id,
+				JobResult {
+					output,
+					output_hash,
+					receipt_signature,
+					submitted_at: now,
+				},
+			);
+			Self::deposit_event(Event::ResultSubmitted {
+				job_id,
+				worker: who,
+				output_hash,
+				settle_at,
+			});
+			Ok(())
+		}
+
+		/// Holds [`JobParams::challenge_bond`] against `commitment`, the hash
+		/// [`commitments::challenge_commitment`] of the caller's account, the job and a secret
+		/// salt. Reveal it in a later block, before the job's window closes. Unrevealed after
+		/// [`JobParams::challenge_commit_ttl`] blocks, the bond goes to the treasury.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::commit_challenge())]
+		pub fn commit_challenge(origin: OriginFor<T>, commitment: Hash) -> DispatchResult {
+			let challenger = ensure_signed(origin)?;
+			ensure!(
+				!Commitments::<T>::contains_key(commitment),
+				Error::<T>::CommitmentExists
+			);
+			let open = OpenCommitments::<T>::get(&challenger);
+			ensure!(
+				open < T::MaxOpenCommitments::get(),
+				Error::<T>::TooManyCommitments
+			);
+			let params = Params::<T>::get();
+			let bond = params.challenge_bond;
+			ensure!(
+				T::Currency::can_hold(&HoldReason::ChallengeBond.into(), &challenger, bond),
+				Error::<T>::InsufficientBalance
+			);
+			let now = frame_system::Pallet::<T>::block_number();
+			let expires_at = now.saturating_add(params.challenge_commit_ttl);
+			Self::schedule(
+				expires_at.saturating_add(One::one()),
+				Timeout::Commitment(commitment),
+			)?;
+			T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			Commitments::<T>::insert(
+				commitment,
+				ChallengeCommitment {
+					challenger: challenger.clone(),
+					bond,
+					committed_at: now,
+					expires_at,
+				},
+			);
+			OpenCommitments::<T>::insert(&challenger, open.saturating_add(1));
+			Self::deposit_event(Event::ChallengeCommitted {
+				challenger,
+				commitment,
+			});
+			Ok(())
+		}
+
+		/// Reveals the caller's challenge of `job_id` made with `salt`: the result is disputed and
+		/// a jury drawn. Only the account that committed can reveal (the hash binds it). If the
+		/// job is already disputed or settled, the bond comes back instead.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::reveal_challenge(T::MaxJurySize::get()))]
+		pub fn reveal_challenge(
+			origin: OriginFor<T>,
+			job_id: JobId,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let challenger = ensure_signed(origin)?;
+			let commitment = challenge_commitment(&challenger, job_id, &salt);
+			let committed =
+				Commitments::<T>::get(commitment).ok_or(Error::<T>::UnknownCommitment)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now > committed.committed_at, Error::<T>::RevealTooEarly);
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			match &job.status {
+				JobStatus::Assigned { .. } => Err(Error::<T>::NotChallengeable.into()),
+				JobStatus::Committed { worker, .. } => {
+					let worker = worker.clone();
+					Self::forget_commitment(commitment, &committed);
+					Challenges::<T>::insert(
+						job_id,
+						OpenChallenge {
+							challenger: challenger.clone(),
+							bond: committed.bond,
+						},
+					);
+					Self::deposit_event(Event::ChallengeRevealed {
+						job_id,
+						challenger: challenger.clone(),
+					});
+					Self::open_dispute(job_id, &mut job, worker, Some(challenger))?;
+					Jobs::<T>::insert(job_id, job);
+					Ok(())
+				}
+				_ => {
+					Self::forget_commitment(commitment, &committed);
+					Self::release(HoldReason::ChallengeBond, &challenger, committed.bond);
+					Self::deposit_event(Event::ChallengeWithdrawn { job_id, challenger });
+					Ok(())
+				}
+			}
+		}
+
+		/// A juror of `job_id` commits to its vote: [`commitments::vote_commitment`] of its
+		/// account, the job, the vote and a secret salt.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::commit_vote(T::MaxJurySize::get()))]
+		pub fn commit_vote(
+			origin: OriginFor<T>,
+			job_id: JobId,
+			commitment: Hash,
+		) -> DispatchResult {
+			let juror = ensure_signed(origin)?;
+			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			let JobStatus::Disputed {
+				commit_until,
+				by_council: false,
+				..
+			} = job.status
+			else {
+				return Err(Error::<T>::NotDisputed.into());
+			};
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now <= commit_until, Error::<T>::CommitPhaseOver);
+			let mut jury = Juries::<T>::get(job_id).ok_or(Error::<T>::NotDisputed)?;
+			let seat = jury
+				.iter_mut()
+				.find(|(account, _)| *account == juror)
+				.map(|(_, seat)| seat)
+				.ok_or(Error::<T>::NotAJuror)?;
+			ensure!(seat.commitment.is_none(), Error::<T>::AlreadyCommitted);
+			seat.commitment = Some(commitment);
+			Juries::<T>::insert(job_id, jury);
+			Self::deposit_event(Event::VoteCommitted { job_id, juror });
+			Ok(())
+		}
+
+		/// A juror of `job_id` reveals its vote and salt, after the commit phase and before the
+		/// dispute resolves.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::reveal_vote(T::MaxJurySize::get()))]
+		pub fn reveal_vote(
+			origin: OriginFor<T>,
+			job_id: JobId,
+			vote: Vote,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let juror = ensure_signed(origin)?;
+			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			let JobStatus::Disputed {
+				commit_until,
+				by_council: false,
+				..
+			} = job.status
+			else {
+				return Err(Error::<T>::NotDisputed.into());
+			};
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now > commit_until, Error::<T>::RevealTooEarly);
+			let mut jury = Juries::<T>::get(job_id).ok_or(Error::<T>::NotDisputed)?;
+			let seat = jury
+				.iter_mut()
+				.find(|(account, _)| *account == juror)
+				.map(|(_, seat)| seat)
+				.ok_or(Error::<T>::NotAJuror)?;
+			let commitment = seat.commitment.ok_or(Error::<T>::NotCommitted)?;
+			ensure!(seat.vote.is_none(), Error::<T>::AlreadyRevealed);
+			ensure!(
+				vote_commitment(&juror, job_id, &vote, &salt) == commitment,
+				Error::<T>::VoteMismatch
+			);
+			let policy = T::Models::model(job.model)
+				.map(|summary| summary.policy)
+				.unwrap_or(VerificationPolicy::Exact);
+			if policy == VerificationPolicy::Exact {
+				let claimed = Results::<T>::get(job_id)
+					.map(|result| result.output_hash)
+					.ok_or(Error::<T>::NotDisputed)?;
+				ensure!(
+					vote.confirms == (vote.output_hash == claimed),
+					Error::<T>::InconsistentVote
+				);
+			}
+			seat.vote = Some(vote);
+			Juries::<T>::insert(job_id, jury);
+			Self::deposit_event(Event::VoteRevealed {
+				job_id,
+				juror,
+				output_hash: vote.output_hash,
+				confirms: vote.confirms,
+			});
+			Ok(())
+		}
+
+		/// Sets the market's parameters; refused when [`Pallet::check_params`] finds them unsound.
+		/// Jobs in flight keep the windows they were given.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::set_params())]
+		pub fn set_params(origin: OriginFor<T>, params: JobParamsOf<T>) -> DispatchResult {
+			T::ParamsOrigin::ensure_origin(origin)?;
+			Self::check_params(&params)?;
+			Params::<T>::put(&params);
+			Self::deposit_event(Event::ParamsChanged { params });
+			Ok(())
+		}
+
+		/// Rules on a dispute that no jury could be drawn for: `upheld` keeps the result (the
+		/// worker is paid, the challenger loses its bond), otherwise the worker is slashed and the
+		/// submitter refunded.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::decide_dispute())]
+		pub fn decide_dispute(origin: OriginFor<T>, job_id: JobId, upheld: bool) -> DispatchResult {
+			T::DisputeOrigin::ensure_origin(origin)?;
+			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			let JobStatus::Disputed {
+				by_council: true, ..
+			} = job.status
+			else {
+				return Err(Error::<T>::NotReferredToCouncil.into());
+			};
+			let outcome = if upheld {
+				DisputeOutcome::ResultUpheld
+			} else {
+				DisputeOutcome::ResultRejected
+			};
+			Self::resolve_dispute(job_id, &mut job, Some(outcome));
+			Jobs::<T>::insert(job_id, job);
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The genesis hash receipts are bound to.
+		pub fn genesis_hash() -> Hash {
+			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+			Hash::from_slice(hash.as_ref())
+		}
+
+		/// A seed for a draw about `job_id`, from the runtime's randomness for `context`.
+		pub(crate) fn seed(context: &[u8], job_id: JobId, round: u32) -> Hash {
+			let (random, _) = T::Randomness::random(&(context, job_id, round).encode());
+			verity_primitives::blake2_256(&(context, random, job_id, round).encode())
+		}
+
+		/// Queues `timeout` for block `at`, or the first of the next blocks with room.
+		pub(crate) fn schedule(
+			at: BlockNumberFor<T>,
+			timeout: Timeout,
+		) -> Result<BlockNumberFor<T>, Error<T>> {
+			let mut block = at;
+			for _ in 0..crate::settlement::SCHEDULE_SPREAD {
+				let pushed = Timeouts::<T>::mutate(block, |queue| queue.try_push(timeout.clone()));
+				if pushed.is_ok() {
+					return Ok(block);
+				}
+				block = block.saturating_add(One::one());
+			}
+			Err(Error::<T>::SchedulerFull)
+		}
+
+		/// Releases `amount` held for `reason` from `who`.
+		pub(crate) fn release(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) {
+			let _ = T::Currency::release(&reason.into(), who, amount, Precision::BestEffort);
+		}
+
+		/// Drops an unrevealed commitment from the books (its bond stays held).
+		pub(crate) fn forget_commitment(commitment: Hash, committed: &CommitmentOf<T>) {
+			Commitments::<T>::remove(commitment);
+			OpenCommitments::<T>::mutate_exists(&committed.challenger, |open| {
+				let left = open.unwrap_or(0).saturating_sub(1);
+				*open = (left > 0).then_some(left);
+			});
+		}
+
+		/// Returns a job's fee to its submitter and marks the job refunded.
+		pub(crate) fn refund(job_id: JobId, job: &mut JobOf<T>, reason: RefundReason) {
+			Self::release(HoldReason::JobFee, &job.submitter, job.fee);
+			let prune_at = Self::schedule_prune(job_id);
+			job.status = JobStatus::Refunded { reason, prune_at };
+			Self::deposit_event(Event::JobRefunded {
+				job_id,
+				submitter: job.submitter.clone(),
+				amount: job.fee,
+				reason,
+			});
+		}
+
+		/// Slashes `who` for `fault` over `job_id` and hands the slashed funds back.
+		pub(crate) fn slash(
+			job_id: JobId,
+			who: &T::AccountId,
+			share: sp_runtime::Perbill,
+			fault: FaultKind,
+		) -> CreditOf<T> {
+			let credit = T::Slashing::slash_into_credit(
+				who,
+				verity_primitives::workers::SlashAmount::Fraction(share),
+				fault,
+			);
+			Self::deposit_event(Event::WorkerSlashed {
+				job_id,
+				who: who.clone(),
+				fault,
+				amount: frame_support::traits::Imbalance::peek(&credit),
+			});
+			credit
+		}
+	}
+}

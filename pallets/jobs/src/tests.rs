@@ -1,0 +1,1229 @@
+//! Tests of the job market against the real worker pallet: every call and its refusals, the
+//! settlement paths, and the attacks the scheme must withstand. Each test ends with both pallets'
+//! `do_try_state` and an unchanged total issuance ([`run_test`]).
+
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+};
+use sp_runtime::{DispatchError, Perbill};
+use verity_primitives::{
+	job::{Embedding, JobInput, JobOutput},
+	receipt::JobId,
+	workers::FaultKind,
+	Hash,
+};
+
+use crate::{
+	commitments::{challenge_commitment, vote_commitment},
+	mock::*,
+	DisputeOutcome, Error, Event, HoldReason, JobStatus, RefundReason, Vote,
+};
+
+type JobsError = Error<Test>;
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Jobs(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+fn held_fee(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::JobFee.into(), &who)
+}
+
+fn held_bond(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::ChallengeBond.into(), &who)
+}
+
+fn status(job_id: JobId) -> JobStatus<AccountId, u64> {
+	pallet_jobs_storage::job(job_id).status
+}
+
+mod pallet_jobs_storage {
+	use super::*;
+	pub fn job(job_id: JobId) -> crate::JobOf<Test> {
+		crate::Jobs::<Test>::get(job_id).expect("the job exists")
+	}
+}
+
+fn assigned_worker(job_id: JobId) -> AccountId {
+	match status(job_id) {
+		JobStatus::Assigned { worker, .. } => worker,
+		other => panic!("job {job_id} is not assigned: {other:?}"),
+	}
+}
+
+/// Sets parameters directly (tests may use sets the economic check would refuse).
+fn set_params(change: impl FnOnce(&mut crate::JobParams<Balance, u64>)) {
+	let mut params = default_params();
+	change(&mut params);
+	crate::Params::<Test>::put(params);
+}
+
+/// No audits, so a test sees only what it sets up.
+fn no_audits() {
+	set_params(|p| p.audit_rate = Perbill::zero());
+}
+
+/// Submits a generation job from `who` with `fee`; returns its id.
+fn submit(who: AccountId, fee: Balance) -> JobId {
+	let job_id = crate::NextJobId::<Test>::get();
+	assert_ok!(Jobs::submit_job(
+		RuntimeOrigin::signed(who),
+		GENERATE,
+		prompt("What is 2 + 2?"),
+		fee
+	));
+	job_id
+}
+
+/// The assigned worker answers `output`.
+fn answer_with(job_id: JobId, output: &JobOutput) -> AccountId {
+	let worker = assigned_worker(job_id);
+	assert_ok!(Jobs::submit_result(
+		RuntimeOrigin::signed(worker),
+		job_id,
+		output.clone(),
+		sign(worker, job_id, output)
+	));
+	worker
+}
+
+/// Commits and reveals a challenge of `job_id` by `who`.
+fn challenge(who: AccountId, job_id: JobId) {
+	let salt = [who as u8; 32];
+	assert_ok!(Jobs::commit_challenge(
+		RuntimeOrigin::signed(who),
+		challenge_commitment(&who, job_id, &salt)
+	));
+	run_to_block(System::block_number() + 1);
+	assert_ok!(Jobs::reveal_challenge(
+		RuntimeOrigin::signed(who),
+		job_id,
+		salt
+	));
+}
+
+fn jury(job_id: JobId) -> Vec<AccountId> {
+	crate::Juries::<Test>::get(job_id)
+		.expect("a jury sits")
+		.iter()
+		.map(|(juror, _)| *juror)
+		.collect()
+}
+
+/// Every juror of `job_id` commits the vote `vote_of` gives it (`None`: it does not commit),
+/// reveals it after the commit phase, and the dispute is resolved.
+fn run_jury(job_id: JobId, vote_of: impl Fn(AccountId) -> Option<Vote>) {
+	let JobStatus::Disputed {
+		commit_until,
+		resolve_at,
+		..
+	} = status(job_id)
+	else {
+		panic!("job {job_id} is not disputed");
+	};
+	let jurors = jury(job_id);
+	for juror in &jurors {
+		if let Some(vote) = vote_of(*juror) {
+			let salt = [*juror as u8 + 100; 32];
+			assert_ok!(Jobs::commit_vote(
+				RuntimeOrigin::signed(*juror),
+				job_id,
+				vote_commitment(juror, job_id, &vote, &salt)
+			));
+		}
+	}
+	run_to_block(commit_until + 1);
+	for juror in &jurors {
+		if let Some(vote) = vote_of(*juror) {
+			let salt = [*juror as u8 + 100; 32];
+			assert_ok!(Jobs::reveal_vote(
+				RuntimeOrigin::signed(*juror),
+				job_id,
+				vote,
+				salt
+			));
+		}
+	}
+	run_to_block(resolve_at);
+}
+
+fn vote_for(output: &JobOutput, claimed: &JobOutput) -> Vote {
+	Vote {
+		output_hash: output.hash(),
+		confirms: output.hash() == claimed.hash(),
+	}
+}
+
+fn faults(who: AccountId, kind: FaultKind) -> u32 {
+	let faults = pallet_workers::Stats::<Test>::get(who).faults;
+	match kind {
+		FaultKind::MissedDeadline => faults.missed_deadline,
+		FaultKind::WrongResult => faults.wrong_result,
+		FaultKind::JurorNoReveal => faults.juror_no_reveal,
+		FaultKind::JurorMinority => faults.juror_minority,
+	}
+}
+
+fn stake(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&pallet_workers::HoldReason::Bond.into(), &who)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submitting and cancelling
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
+	run_test(|| {
+		register(1, &[GENERATE]);
+		register(2, &[EMBED]);
+		let before = Balances::balance(&ALICE);
+		let job_id = submit(ALICE, 100);
+		assert_eq!(job_id, 0);
+		assert_eq!(held_fee(ALICE), 100);
+		assert_eq!(Balances::balance(&ALICE), before - 100);
+		assert_eq!(assigned_worker(job_id), 1, "only worker 1 serves the model");
+		assert_eq!(
+			pallet_workers::Ledgers::<Test>::get(1).unwrap().reserved,
+			100,
+			"the job reserves its fee of the worker's bond"
+		);
+		let events = events();
+		assert!(matches!(
+			events[0],
+			Event::JobSubmitted {
+				job_id: 0,
+				submitter: ALICE,
+				fee: 100,
+				..
+			}
+		));
+		assert_eq!(
+			events[1],
+			Event::JobAssigned {
+				job_id: 0,
+				worker: 1,
+				deadline: 1 + default_params().execution_window
+			}
+		);
+		assert_eq!(crate::NextJobId::<Test>::get(), 1);
+	});
+}
+
+#[test]
+fn bad_submissions_are_refused_with_a_named_error_and_change_nothing() {
+	run_test(|| {
+		register(1, &[GENERATE, EMBED]);
+		let generate = prompt("hello");
+		let cases: Vec<(AccountId, u32, JobInput, Balance, JobsError)> = vec![
+			(
+				ALICE,
+				UNKNOWN,
+				generate.clone(),
+				100,
+				JobsError::UnknownModel,
+			),
+			(
+				ALICE,
+				RETIRED,
+				generate.clone(),
+				100,
+				JobsError::ModelRetired,
+			),
+			(
+				ALICE,
+				GENERATE,
+				JobInput::Generate {
+					prompt: Default::default(),
+					max_tokens: 8,
+				},
+				100,
+				JobsError::InvalidInput,
+			),
+			(
+				ALICE,
+				GENERATE,
+				JobInput::Generate {
+					prompt: b"hi".to_vec().try_into().unwrap(),
+					max_tokens: 0,
+				},
+				100,
+				JobsError::InvalidInput,
+			),
+			(
+				ALICE,
+				EMBED,
+				generate.clone(),
+				100,
+				JobsError::WrongInputKind,
+			),
+			(
+				ALICE,
+				GENERATE,
+				generate.clone(),
+				MIN_FEE - 1,
+				JobsError::FeeBelowMinimum,
+			),
+			(
+				ALICE,
+				GENERATE,
+				generate.clone(),
+				1_001,
+				JobsError::FeeAboveMaximum,
+			),
+			(
+				POOR,
+				GENERATE,
+				generate.clone(),
+				15,
+				JobsError::InsufficientBalance,
+			),
+			(
+				1,
+				GENERATE,
+				generate.clone(),
+				100,
+				JobsError::NoWorkerAvailable,
+			),
+		];
+		for (who, model, input, fee, error) in cases {
+			assert_noop!(
+				Jobs::submit_job(RuntimeOrigin::signed(who), model, input, fee),
+				error
+			);
+		}
+		assert_eq!(held_fee(ALICE), 0);
+		assert_eq!(crate::NextJobId::<Test>::get(), 0);
+	});
+}
+
+#[test]
+fn a_worker_whose_free_bond_cannot_cover_the_fee_is_not_drawn() {
+	run_test(|| {
+		register_with_bond(1, MIN_BOND, &[GENERATE]);
+		set_params(|p| p.max_job_fee = MIN_BOND);
+		let fee = MIN_BOND / 2 + 1;
+		submit(ALICE, fee);
+		assert_noop!(
+			Jobs::submit_job(RuntimeOrigin::signed(BOB), GENERATE, prompt("x"), fee),
+			JobsError::NoWorkerAvailable
+		);
+	});
+}
+
+#[test]
+fn the_submitter_cancels_for_a_full_refund_until_a_result_exists() {
+	run_test(|| {
+		register(1, &[GENERATE]);
+		let before = Balances::balance(&ALICE);
+		let first = submit(ALICE, 100);
+		assert_noop!(
+			Jobs::cancel_job(RuntimeOrigin::signed(BOB), first),
+			JobsError::NotSubmitter
+		);
+		assert_noop!(
+			Jobs::cancel_job(RuntimeOrigin::signed(ALICE), 7),
+			JobsError::UnknownJob
+		);
+		assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(ALICE), first));
+		assert_eq!(Balances::balance(&ALICE), before);
+		assert_eq!(held_fee(ALICE), 0);
+		assert_eq!(pallet_workers::Ledgers::<Test>::get(1).unwrap().reserved, 0);
+		assert!(matches!(
+			status(first),
+			JobStatus::Refunded {
+				reason: RefundReason::Cancelled,
+				..
+			}
+		));
+
+		let second = submit(ALICE, 100);
+		answer_with(second, &answer("4"));
+		assert_noop!(
+			Jobs::cancel_job(RuntimeOrigin::signed(ALICE), second),
+			JobsError::NotAssigned
+		);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn only_the_assigned_worker_answers_before_the_deadline_with_a_valid_receipt() {
+	run_test(|| {
+		no_audits();
+		register(1, &[GENERATE]);
+		register(2, &[EMBED]);
+		let job_id = submit(ALICE, 100);
+		let output = answer("4");
+		let good = sign(1, job_id, &output);
+		assert_noop!(
+			Jobs::submit_result(
+				RuntimeOrigin::signed(2),
+				job_id,
+				output.clone(),
+				sign(2, job_id, &output)
+			),
+			JobsError::NotAssignedWorker
+		);
+		assert_noop!(
+			Jobs::submit_result(RuntimeOrigin::signed(1), job_id, answer("5"), good),
+			JobsError::BadReceipt
+		);
+		assert_noop!(
+			Jobs::submit_result(
+				RuntimeOrigin::signed(1),
+				job_id,
+				output.clone(),
+				sign(2, job_id, &output)
+			),
+			JobsError::BadReceipt
+		);
+		let embedded = JobOutput::embedded(vec![Embedding::from_f32(&[0.5]).unwrap()]).unwrap();
+		assert_noop!(
+			Jobs::submit_result(
+				RuntimeOrigin::signed(1),
+				job_id,
+				embedded.clone(),
+				sign(1, job_id, &embedded)
+			),
+			JobsError::WrongOutputKind
+		);
+		let not_utf8 = JobOutput::Generated {
+			token_ids: Default::default(),
+			text: vec![0xff].try_into().unwrap(),
+		};
+		assert_noop!(
+			Jobs::submit_result(
+				RuntimeOrigin::signed(1),
+				job_id,
+				not_utf8.clone(),
+				sign(1, job_id, &not_utf8)
+			),
+			JobsError::InvalidOutput
+		);
+		assert_noop!(
+			Jobs::submit_result(RuntimeOrigin::signed(1), 9, output.clone(), good),
+			JobsError::UnknownJob
+		);
+
+		let deadline = 1 + default_params().execution_window;
+		run_to_block(deadline);
+		assert_ok!(Jobs::submit_result(
+			RuntimeOrigin::signed(1),
+			job_id,
+			output.clone(),
+			good
+		));
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Committed { worker: 1, .. }
+		));
+		assert_eq!(crate::Results::<Test>::get(job_id).unwrap().output, output);
+		assert_noop!(
+			Jobs::submit_result(RuntimeOrigin::signed(1), job_id, output.clone(), good),
+			JobsError::NotAssigned
+		);
+	});
+}
+
+#[test]
+fn a_result_after_the_deadline_is_refused() {
+	run_test(|| {
+		register(1, &[GENERATE]);
+		let job_id = submit(ALICE, 100);
+		let output = answer("4");
+		let signature = sign(1, job_id, &output);
+		let deadline = 1 + default_params().execution_window;
+		System::set_block_number(deadline + 1);
+		assert_noop!(
+			Jobs::submit_result(RuntimeOrigin::signed(1), job_id, output, signature),
+			JobsError::DeadlinePassed
+		);
+	});
+}
+
+#[test]
+fn an_unchallenged_result_finalizes_and_pays_the_worker_minus_the_protocol_share() {
+	run_test(|| {
+		no_audits();
+		register(1, &[GENERATE]);
+		let worker_before = Balances::balance(&1);
+		let treasury_before = Balances::balance(&TREASURY);
+		let job_id = submit(ALICE, 200);
+		answer_with(job_id, &answer("4"));
+		let JobStatus::Committed { settle_at, .. } = status(job_id) else {
+			panic!("not committed");
+		};
+		run_to_block(settle_at - 1);
+		assert!(
+			matches!(status(job_id), JobStatus::Committed { .. }),
+			"window still open"
+		);
+		run_to_block(settle_at);
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Finalized { worker: 1, .. }
+		));
+		assert_eq!(Balances::balance(&1), worker_before + 180);
+		assert_eq!(Balances::balance(&TREASURY), treasury_before + 20);
+		assert_eq!(held_fee(ALICE), 0);
+		let ledger = pallet_workers::Ledgers::<Test>::get(1).unwrap();
+		assert_eq!((ledger.reserved, ledger.jobs_in_flight), (0, 0));
+		assert_eq!(pallet_workers::Stats::<Test>::get(1).jobs_done, 1);
+		assert!(events().contains(&Event::JobFinalized {
+			job_id,
+			worker: 1,
+			output_hash: answer("4").hash(),
+			paid: 180
+		}));
+	});
+}
+
+#[test]
+fn settled_jobs_are_pruned_after_the_retention_period() {
+	run_test(|| {
+		no_audits();
+		register(1, &[GENERATE]);
+		let job_id = submit(ALICE, 100);
+		answer_with(job_id, &answer("4"));
+		let JobStatus::Committed { settle_at, .. } = status(job_id) else {
+			panic!("not committed");
+		};
+		run_to_block(settle_at);
+		let JobStatus::Finalized { prune_at, .. } = status(job_id) else {
+			panic!("not finalized");
+		};
+		assert_eq!(prune_at, settle_at + default_params().result_retention);
+		run_to_block(prune_at - 1);
+		assert!(
+			crate::Results::<Test>::contains_key(job_id),
+			"kept for re-verification"
+		);
+		run_to_block(prune_at);
+		assert!(!crate::Jobs::<Test>::contains_key(job_id));
+		assert!(!crate::Results::<Test>::contains_key(job_id));
+		assert!(events().contains(&Event::JobPruned { job_id }));
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Missed deadlines
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_withholding_worker_is_slashed_and_the_job_reassigned_once_then_refunded() {
+	run_test(|| {
+		register(1, &[GENERATE]);
+		register(2, &[GENERATE]);
+		let before = Balances::balance(&ALICE);
+		let job_id = submit(ALICE, 100);
+		let first = assigned_worker(job_id);
+		let second = if first == 1 { 2 } else { 1 };
+		run_to_block(1 + default_params().execution_window + 1);
+		assert_eq!(faults(first, FaultKind::MissedDeadline), 1);
+		assert_eq!(stake(first), BOND - BOND / 100);
+		assert_eq!(
+			assigned_worker(job_id),
+			second,
+			"reassigned to the other worker"
+		);
+		assert_eq!(
+			pallet_workers::Ledgers::<Test>::get(first)
+				.unwrap()
+				.jobs_in_flight,
+			0
+		);
+
+		let JobStatus::Assigned {
+			deadline,
+			reassigned: true,
+			..
+		} = status(job_id)
+		else {
+			panic!("not reassigned");
+		};
+		run_to_block(deadline + 1);
+		assert_eq!(faults(second, FaultKind::MissedDeadline), 1);
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Refunded {
+				reason: RefundReason::NoWorker,
+				..
+			}
+		));
+		assert_eq!(
+			Balances::balance(&ALICE),
+			before,
+			"the submitter loses nothing"
+		);
+	});
+}
+
+#[test]
+fn a_missed_deadline_with_no_other_worker_refunds_at_once() {
+	run_test(|| {
+		register(1, &[GENERATE]);
+		let job_id = submit(ALICE, 100);
+		run_to_block(1 + default_params().execution_window + 1);
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Refunded {
+				reason: RefundReason::NoWorker,
+				..
+			}
+		));
+		assert_eq!(held_fee(ALICE), 0);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Challenges
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_copied_challenge_reveal_from_another_account_fails() {
+	run_test(|| {
+		no_audits();
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		let job_id = submit(ALICE, 100);
+		let worker = answer_with(job_id, &answer("5"));
+		let salt = [42u8; 32];
+		let commitment = challenge_commitment(&CHALLENGER, job_id, &salt);
+		assert_ok!(Jobs::commit_challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			commitment
+		));
+		assert_eq!(held_bond(CHALLENGER), default_params().challenge_bond);
+		assert_noop!(
+			Jobs::commit_challenge(RuntimeOrigin::signed(BOB), commitment),
+			JobsError::CommitmentExists
+		);
+		assert_noop!(
+			Jobs::reveal_challenge(RuntimeOrigin::signed(CHALLENGER), job_id, salt),
+			JobsError::RevealTooEarly
+		);
+		run_to_block(2);
+		// Bob saw the reveal in the pool and sends the same job and salt first: his hash differs.
+		assert_noop!(
+			Jobs::reveal_challenge(RuntimeOrigin::signed(BOB), job_id, salt),
+			JobsError::UnknownCommitment
+		);
+		assert_ok!(Jobs::reveal_challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			job_id,
+			salt
+		));
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Disputed {
+				challenger: Some(CHALLENGER),
+				by_council: false,
+				..
+			}
+		));
+		let jurors = jury(job_id);
+		assert_eq!(jurors.len(), 3, "the three other workers");
+		assert!(![worker, CHALLENGER, ALICE]
+			.iter()
+			.any(|a| jurors.contains(a)));
+	});
+}
+
+#[test]
+fn a_lying_worker_is_slashed_the_submitter_refunded_and_the_challenger_rewarded() {
+	run_test(|| {
+		no_audits();
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		let alice_before = Balances::balance(&ALICE);
+		let challenger_before = Balances::balance(&CHALLENGER);
+		let job_id = submit(ALICE, 100);
+		let lie = answer("5");
+		let truth = answer("4");
+		let liar = answer_with(job_id, &lie);
+		challenge(CHALLENGER, job_id);
+		let jurors = jury(job_id);
+		let juror_before: Vec<Balance> = jurors.iter().map(|j| Balances::balance(j)).collect();
+		run_jury(job_id, |_| Some(vote_for(&truth, &lie)));
+
+		let slashed = BOND / 2;
+		assert_eq!(stake(liar), BOND - slashed);
+		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Refunded {
+				reason: RefundReason::ResultRejected,
+				..
+			}
+		));
+		assert_eq!(Balances::balance(&ALICE), alice_before, "fully refunded");
+		assert_eq!(held_bond(CHALLENGER), 0);
+		assert_eq!(
+			Balances::balance(&CHALLENGER),
+			challenger_before + slashed / 2,
+			"bond back plus the winner's share"
+		);
+		let jury_share = slashed * 3 / 10;
+		for (juror, before) in jurors.iter().zip(juror_before) {
+			assert_eq!(Balances::balance(juror), before + jury_share / 3);
+		}
+		assert!(events().contains(&Event::DisputeResolved {
+			job_id,
+			outcome: DisputeOutcome::ResultRejected,
+			confirming: 0,
+			rejecting: 3
+		}));
+	});
+}
+
+#[test]
+fn a_frivolous_challenger_loses_its_bond_to_the_worker_jurors_and_treasury() {
+	run_test(|| {
+		no_audits();
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		let job_id = submit(ALICE, 100);
+		let truth = answer("4");
+		let worker = answer_with(job_id, &truth);
+		let worker_before = Balances::balance(&worker);
+		let challenger_before = Balances::balance(&CHALLENGER);
+		challenge(CHALLENGER, job_id);
+		run_jury(job_id, |_| Some(vote_for(&truth, &truth)));
+
+		let bond = default_params().challenge_bond;
+		assert_eq!(Balances::balance(&CHALLENGER), challenger_before - bond);
+		assert_eq!(held_bond(CHALLENGER), 0);
+		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
+		// Half the bond and the fee minus the protocol share (which the jurors get).
+		assert_eq!(Balances::balance(&worker), worker_before + bond / 2 + 90);
+		assert_eq!(stake(worker), BOND, "an honest worker is not slashed");
+	});
+}
+
+#[test]
+fn many_frivolous_challenges_cost_one_bond_each_and_the_job_still_settles() {
+	run_test(|| {
+		no_audits();
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		let job_id = submit(ALICE, 100);
+		let truth = answer("4");
+		answer_with(job_id, &truth);
+		challenge(CHALLENGER, job_id);
+		// A second challenger reveals after the dispute started: bond back, no second dispute.
+		let salt = [9u8; 32];
+		assert_ok!(Jobs::commit_challenge(
+			RuntimeOrigin::signed(BOB),
+			challenge_commitment(&BOB, job_id, &salt)
+		));
+		run_to_block(System::block_number() + 1);
+		assert_ok!(Jobs::reveal_challenge(
+			RuntimeOrigin::signed(BOB),
+			job_id,
+			salt
+		));
+		assert_eq!(held_bond(BOB), 0);
+		assert!(events().contains(&Event::ChallengeWithdrawn {
+			job_id,
+			challenger: BOB
+		}));
+		run_jury(job_id, |_| Some(vote_for(&truth, &truth)));
+		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
+		assert!(System::block_number() <= 1 + MAX_LIFETIME);
+	});
+}
+
+#[test]
+fn an_unrevealed_challenge_commitment_forfeits_its_bond() {
+	run_test(|| {
+		let before = Balances::balance(&CHALLENGER);
+		let treasury = Balances::balance(&TREASURY);
+		let commitment = Hash::repeat_byte(5);
+		assert_ok!(Jobs::commit_challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			commitment
+		));
+		assert_ok!(Jobs::commit_challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			Hash::repeat_byte(6)
+		));
+		assert_noop!(
+			Jobs::commit_challenge(RuntimeOrigin::signed(CHALLENGER), Hash::repeat_byte(7)),
+			JobsError::TooManyCommitments
+		);
+		let bond = default_params().challenge_bond;
+		run_to_block(1 + default_params().challenge_commit_ttl + 1);
+		assert_eq!(Balances::balance(&CHALLENGER), before - 2 * bond);
+		assert_eq!(Balances::balance(&TREASURY), treasury + 2 * bond);
+		assert_eq!(crate::OpenCommitments::<Test>::get(CHALLENGER), 0);
+		assert!(events().contains(&Event::ChallengeForfeited {
+			commitment,
+			challenger: CHALLENGER,
+			bond
+		}));
+	});
+}
+
+#[test]
+fn a_challenge_of_a_job_without_result_is_refused() {
+	run_test(|| {
+		register(1, &[GENERATE]);
+		let job_id = submit(ALICE, 100);
+		let salt = [1u8; 32];
+		assert_ok!(Jobs::commit_challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			challenge_commitment(&CHALLENGER, job_id, &salt)
+		));
+		run_to_block(2);
+		assert_noop!(
+			Jobs::reveal_challenge(RuntimeOrigin::signed(CHALLENGER), job_id, salt),
+			JobsError::NotChallengeable
+		);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Juries
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_juror_who_commits_and_does_not_reveal_is_slashed_lightly() {
+	run_test(|| {
+		no_audits();
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		let job_id = submit(ALICE, 100);
+		let truth = answer("4");
+		answer_with(job_id, &truth);
+		challenge(CHALLENGER, job_id);
+		let jurors = jury(job_id);
+		let silent = jurors[0];
+		let salt = [3u8; 32];
+		let vote = vote_for(&truth, &truth);
+		assert_ok!(Jobs::commit_vote(
+			RuntimeOrigin::signed(silent),
+			job_id,
+			vote_commitment(&silent, job_id, &vote, &salt)
+		));
+		run_jury(job_id, |juror| (juror != silent).then_some(vote));
+		assert_eq!(faults(silent, FaultKind::JurorNoReveal), 1);
+		assert_eq!(stake(silent), BOND - BOND / 100);
+		for juror in &jurors[1..] {
+			assert_eq!(stake(*juror), BOND);
+		}
+		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
+	});
+}
+
+#[test]
+fn a_colluding_minority_of_jurors_is_outvoted_and_slashed() {
+	run_test(|| {
+		no_audits();
+		for w in [1, 2, 3, 4, 5, 6] {
+			register(w, &[GENERATE]);
+		}
+		set_params(|p| {
+			p.audit_rate = Perbill::zero();
+			p.jury_size = 5;
+		});
+		let job_id = submit(ALICE, 100);
+		let lie = answer("5");
+		let truth = answer("4");
+		let liar = answer_with(job_id, &lie);
+		challenge(CHALLENGER, job_id);
+		let jurors = jury(job_id);
+		assert_eq!(jurors.len(), 5);
+		let colluders = [jurors[0], jurors[1]];
+		run_jury(job_id, |juror| {
+			Some(if colluders.contains(&juror) {
+				vote_for(&lie, &lie)
+			} else {
+				vote_for(&truth, &lie)
+			})
+		});
+		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
+		for colluder in colluders {
+			assert_eq!(faults(colluder, FaultKind::JurorMinority), 1);
+			assert_eq!(stake(colluder), BOND - BOND / 100);
+		}
+		assert!(events().contains(&Event::DisputeResolved {
+			job_id,
+			outcome: DisputeOutcome::ResultRejected,
+			confirming: 2,
+			rejecting: 3
+		}));
+	});
+}
+
+#[test]
+fn votes_are_checked_against_phases_commitments_and_the_exact_policy() {
+	run_test(|| {
+		no_audits();
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		let job_id = submit(ALICE, 100);
+		let lie = answer("5");
+		let truth = answer("4");
+		answer_with(job_id, &lie);
+		challenge(CHALLENGER, job_id);
+		let juror = jury(job_id)[0];
+		let salt = [8u8; 32];
+		// Claims to confirm while reporting another hash: inconsistent under an exact policy.
+		let inconsistent = Vote {
+			output_hash: truth.hash(),
+			confirms: true,
+		};
+		assert_noop!(
+			Jobs::commit_vote(RuntimeOrigin::signed(CHALLENGER), job_id, Hash::zero()),
+			JobsError::NotAJuror
+		);
+		assert_ok!(Jobs::commit_vote(
+			RuntimeOrigin::signed(juror),
+			job_id,
+			vote_commitment(&juror, job_id, &inconsistent, &salt)
+		));
+		assert_noop!(
+			Jobs::commit_vote(RuntimeOrigin::signed(juror), job_id, Hash::zero()),
+			JobsError::AlreadyCommitted
+		);
+		assert_noop!(
+			Jobs::reveal_vote(RuntimeOrigin::signed(juror), job_id, inconsistent, salt),
+			JobsError::RevealTooEarly
+		);
+		let JobStatus::Disputed { commit_until, .. } = status(job_id) else {
+			panic!()
+		};
+		run_to_block(commit_until + 1);
+		assert_noop!(
+			Jobs::commit_vote(RuntimeOrigin::signed(jury(job_id)[1]), job_id, Hash::zero()),
+			JobsError::CommitPhaseOver
+		);
+		assert_noop!(
+			Jobs::reveal_vote(
+				RuntimeOrigin::signed(jury(job_id)[1]),
+				job_id,
+				inconsistent,
+				salt
+			),
+			JobsError::NotCommitted
+		);
+		assert_noop!(
+			Jobs::reveal_vote(
+				RuntimeOrigin::signed(juror),
+				job_id,
+				inconsistent,
+				[9u8; 32]
+			),
+			JobsError::VoteMismatch
+		);
+		assert_noop!(
+			Jobs::reveal_vote(RuntimeOrigin::signed(juror), job_id, inconsistent, salt),
+			JobsError::InconsistentVote
+		);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audits and liveness
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_audited_liar_is_caught_without_any_challenger_and_audit_jurors_are_paid() {
+	run_test(|| {
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		set_params(|p| p.audit_rate = Perbill::one());
+		let job_id = submit(ALICE, 100);
+		let lie = answer("5");
+		let truth = answer("4");
+		let liar = answer_with(job_id, &lie);
+		let submitted_at = System::block_number();
+		run_to_block(submitted_at + 1);
+		assert!(events().contains(&Event::AuditStarted { job_id }));
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Disputed {
+				challenger: None,
+				..
+			}
+		));
+		let jurors = jury(job_id);
+		assert!(!jurors.contains(&liar) && !jurors.contains(&ALICE));
+		run_jury(job_id, |_| Some(vote_for(&truth, &lie)));
+		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Refunded {
+				reason: RefundReason::ResultRejected,
+				..
+			}
+		));
+	});
+}
+
+#[test]
+fn an_audit_that_finds_nothing_pays_the_jurors_the_protocol_share() {
+	run_test(|| {
+		for w in [1, 2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		set_params(|p| p.audit_rate = Perbill::one());
+		let job_id = submit(ALICE, 300);
+		let truth = answer("4");
+		let worker = answer_with(job_id, &truth);
+		let worker_before = Balances::balance(&worker);
+		run_to_block(System::block_number() + 1);
+		let jurors = jury(job_id);
+		let before: Vec<Balance> = jurors.iter().map(|j| Balances::balance(j)).collect();
+		run_jury(job_id, |_| Some(vote_for(&truth, &truth)));
+		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
+		assert_eq!(Balances::balance(&worker), worker_before + 270);
+		for (juror, before) in jurors.iter().zip(before) {
+			assert_eq!(
+				Balances::balance(juror),
+				before + 10,
+				"a third of the 30 protocol share"
+			);
+		}
+	});
+}
+
+#[test]
+fn a_single_worker_chain_skips_audits_and_still_finalizes() {
+	run_test(|| {
+		register(1, &[GENERATE]);
+		set_params(|p| p.audit_rate = Perbill::one());
+		let job_id = submit(ALICE, 100);
+		answer_with(job_id, &answer("4"));
+		let JobStatus::Committed { settle_at, .. } = status(job_id) else {
+			panic!()
+		};
+		run_to_block(settle_at);
+		assert!(events().contains(&Event::AuditSkipped { job_id }));
+		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
+	});
+}
+
+#[test]
+fn a_challenge_with_no_eligible_juror_goes_to_the_council() {
+	run_test(|| {
+		no_audits();
+		register(1, &[GENERATE]);
+		let job_id = submit(ALICE, 100);
+		answer_with(job_id, &answer("5"));
+		challenge(CHALLENGER, job_id);
+		let JobStatus::Disputed {
+			by_council: true, ..
+		} = status(job_id)
+		else {
+			panic!("not referred to the council");
+		};
+		assert_noop!(
+			Jobs::decide_dispute(RuntimeOrigin::signed(ALICE), job_id, false),
+			DispatchError::BadOrigin
+		);
+		assert_noop!(
+			Jobs::commit_vote(RuntimeOrigin::signed(1), job_id, Hash::zero()),
+			JobsError::NotDisputed
+		);
+		let alice = Balances::balance(&ALICE);
+		assert_ok!(Jobs::decide_dispute(RuntimeOrigin::root(), job_id, false));
+		assert_eq!(faults(1, FaultKind::WrongResult), 1);
+		assert_eq!(Balances::balance(&ALICE), alice + 100);
+		assert_noop!(
+			Jobs::decide_dispute(RuntimeOrigin::root(), job_id, true),
+			JobsError::NotReferredToCouncil
+		);
+	});
+}
+
+#[test]
+fn a_council_that_does_not_rule_in_time_ends_the_dispute_without_verdict() {
+	run_test(|| {
+		no_audits();
+		register(1, &[GENERATE]);
+		let alice = Balances::balance(&ALICE);
+		let challenger = Balances::balance(&CHALLENGER);
+		let job_id = submit(ALICE, 100);
+		answer_with(job_id, &answer("4"));
+		challenge(CHALLENGER, job_id);
+		let JobStatus::Disputed { resolve_at, .. } = status(job_id) else {
+			panic!()
+		};
+		run_to_block(resolve_at);
+		assert!(matches!(
+			status(job_id),
+			JobStatus::Refunded {
+				reason: RefundReason::NoVerdict,
+				..
+			}
+		));
+		assert_eq!(Balances::balance(&ALICE), alice);
+		assert_eq!(Balances::balance(&CHALLENGER), challenger);
+		assert_eq!(stake(1), BOND, "no proof, no slash");
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_council_changes_parameters_but_not_to_ones_where_cheating_pays() {
+	run_test(|| {
+		let ok = default_params();
+		assert_noop!(
+			Jobs::set_params(RuntimeOrigin::signed(ALICE), ok.clone()),
+			DispatchError::BadOrigin
+		);
+		let refused: Vec<(fn(&mut crate::JobParams<Balance, u64>), JobsError)> = vec![
+			(|p| p.audit_rate = Perbill::zero(), JobsError::CheatingPays),
+			// 10% × 50% × 50_000 = 2_500: a fee of 2_500 gains as much as it risks.
+			(|p| p.max_job_fee = 2_500, JobsError::CheatingPays),
+			(
+				|p| p.slash_wrong_result = Perbill::from_percent(1),
+				JobsError::CheatingPays,
+			),
+			(|p| p.jury_size = 4, JobsError::BadJurySize),
+			(|p| p.jury_size = 7, JobsError::BadJurySize),
+			(|p| p.challenge_window = 1, JobsError::WindowTooShort),
+			(|p| p.execution_window = 0, JobsError::WindowTooShort),
+			(|p| p.execution_window = 20, JobsError::LifetimeTooLong),
+			(
+				|p| p.winner_share = Perbill::from_percent(80),
+				JobsError::SharesExceedWhole,
+			),
+			(|p| p.challenge_bond = 0, JobsError::ZeroAmount),
+		];
+		for (change, error) in refused {
+			let mut params = ok.clone();
+			change(&mut params);
+			assert_noop!(Jobs::set_params(RuntimeOrigin::root(), params), error);
+		}
+		let mut better = ok;
+		better.max_job_fee = 2_499;
+		assert_ok!(Jobs::set_params(RuntimeOrigin::root(), better.clone()));
+		assert_eq!(crate::Params::<Test>::get(), better);
+	});
+}
+
+#[test]
+fn the_default_parameters_pass_the_integrity_test() {
+	new_test_ext().execute_with(|| {
+		<Jobs as frame_support::traits::Hooks<u64>>::integrity_test();
+		assert!(Jobs::job_lifetime(&default_params()) <= MAX_LIFETIME);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulation: a worker that always lies
+// ---------------------------------------------------------------------------------------------
+
+/// One worker always lies, three are honest; 1,000 of the liar's results go through the real
+/// audit path (no challenger). Prints the measured catch rate next to the audit rate, and the
+/// share of runs of `n` lies with at least one catch next to 1 − (1 − AuditRate)^n.
+#[test]
+fn audits_catch_a_worker_that_always_lies_at_the_audit_rate() {
+	run_test(|| {
+		const LIES: usize = 1_000;
+		const RUN: usize = 10;
+		let rate = 20u32;
+		let liar: AccountId = 1;
+		// A large bond draws the liar for most jobs; a negligible slash keeps it in the game.
+		register_with_bond(liar, ENDOWMENT / 2, &[GENERATE]);
+		for w in [2, 3, 4] {
+			register(w, &[GENERATE]);
+		}
+		set_params(|p| {
+			p.audit_rate = Perbill::from_percent(rate);
+			p.slash_wrong_result = Perbill::from_parts(1);
+		});
+		let truth = answer("4");
+		let lie = answer("5");
+		let mut caught = Vec::with_capacity(LIES);
+		let mut entropy = 0;
+		while caught.len() < LIES {
+			entropy += 1;
+			MockRandomness::set_entropy(entropy);
+			let job_id = submit(ALICE, 100);
+			let worker = assigned_worker(job_id);
+			let output = if worker == liar { &lie } else { &truth };
+			answer_with(job_id, output);
+			run_to_block(System::block_number() + 1);
+			if matches!(status(job_id), JobStatus::Disputed { .. }) {
+				run_jury(job_id, |_| Some(vote_for(&truth, output)));
+			}
+			let (JobStatus::Committed { settle_at, .. }
+			| JobStatus::Disputed {
+				resolve_at: settle_at,
+				..
+			}) = status(job_id)
+			else {
+				if worker == liar {
+					caught.push(matches!(
+						status(job_id),
+						JobStatus::Refunded {
+							reason: RefundReason::ResultRejected,
+							..
+						}
+					));
+				}
+				continue;
+			};
+			run_to_block(settle_at);
+			if worker == liar {
+				caught.push(matches!(
+					status(job_id),
+					JobStatus::Refunded {
+						reason: RefundReason::ResultRejected,
+						..
+					}
+				));
+			}
+		}
+		let p = rate as f64 / 100.0;
+		let measured = caught.iter().filter(|c| **c).count() as f64 / LIES as f64;
+		let runs = caught.chunks(RUN);
+		let run_count = runs.len() as f64;
+		let runs_caught = caught
+			.chunks(RUN)
+			.filter(|run| run.iter().any(|c| *c))
+			.count() as f64;
+		let expected_run = 1.0 - (1.0 - p).powi(RUN as i32);
+		println!(
+			"liar simulation: {LIES} lies, audit rate {p:.2}: caught {measured:.3} per lie; \
+			 caught within {RUN} lies {:.3} (1 - (1 - {p:.2})^{RUN} = {expected_run:.3})",
+			runs_caught / run_count
+		);
+		// Four standard deviations of a binomial proportion.
+		let sigma = (p * (1.0 - p) / LIES as f64).sqrt();
+		assert!(
+			(measured - p).abs() < 4.0 * sigma,
+			"catch rate {measured} vs audit rate {p}"
+		);
+		let sigma_run = (expected_run * (1.0 - expected_run) / run_count).sqrt();
+		assert!((runs_caught / run_count - expected_run).abs() < 4.0 * sigma_run);
+		assert_eq!(
+			faults(liar, FaultKind::WrongResult) as usize,
+			caught.iter().filter(|c| **c).count()
+		);
+	});
+}

@@ -1,0 +1,266 @@
+//! The records of the job market: a job and where it stands, its result, the market's parameters,
+//! challenge commitments, jury votes and the settlement queue.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_runtime::Perbill;
+use verity_primitives::{
+	job::{JobInput, JobOutput},
+	receipt::{JobId, ReceiptSignature},
+	Hash, ModelId,
+};
+
+/// The market's economic and timing parameters. They live in storage, are set per chain preset and
+/// can be changed by the council; [`crate::Pallet::check_params`] refuses a set that breaks the
+/// economics or lets a job outlive what the worker pallet's unbonding period covers.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct JobParams<Balance, BlockNumber> {
+	/// Blocks an assigned worker has to submit its result.
+	pub execution_window: BlockNumber,
+	/// Blocks after a result during which it can be challenged (and after which it finalizes).
+	pub challenge_window: BlockNumber,
+	/// Blocks a challenge commitment stays valid; unrevealed by then, its bond is forfeited.
+	pub challenge_commit_ttl: BlockNumber,
+	/// Blocks jurors have to commit their votes.
+	pub jury_commit_window: BlockNumber,
+	/// Blocks after the commit window during which jurors reveal.
+	pub jury_reveal_window: BlockNumber,
+	/// Blocks the council has to decide a challenge no juror could be drawn for.
+	pub council_window: BlockNumber,
+	/// The share of results audited by a jury without any challenger.
+	pub audit_rate: Perbill,
+	/// The most jurors drawn for an audit or a dispute (the jury is odd and at most this).
+	pub jury_size: u32,
+	/// What a challenger holds while its challenge is open.
+	pub challenge_bond: Balance,
+	/// The largest fee one job may carry: the economic check sizes the slash against it.
+	pub max_job_fee: Balance,
+	/// The share of the worker's stake slashed for a missed deadline.
+	pub slash_missed_deadline: Perbill,
+	/// The share of the worker's stake slashed for a result proved wrong.
+	pub slash_wrong_result: Perbill,
+	/// The share of a juror's stake slashed for not revealing or voting with the minority.
+	pub slash_juror: Perbill,
+	/// The share of every fee that goes to the treasury, or to the jurors of an audited job.
+	pub protocol_share: Perbill,
+	/// The share of slashed or forfeited funds paid to the winner of a dispute (the challenger
+	/// when the worker lied, the worker when the challenge was frivolous).
+	pub winner_share: Perbill,
+	/// The share of slashed or forfeited funds paid to the majority jurors of a dispute.
+	pub jury_share: Perbill,
+	/// Blocks a settled job's record and result are kept before they are pruned.
+	pub result_retention: BlockNumber,
+}
+
+/// Where a job stands.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum JobStatus<AccountId, BlockNumber> {
+	/// A worker was drawn and must answer by `deadline`.
+	Assigned {
+		/// The assigned worker.
+		worker: AccountId,
+		/// The last block in which its result is accepted.
+		deadline: BlockNumber,
+		/// Whether this is the second (and last) worker drawn after a missed deadline.
+		reassigned: bool,
+	},
+	/// A result is on chain and can be challenged until `settle_at`.
+	Committed {
+		/// The worker that answered.
+		worker: AccountId,
+		/// The block whose randomness decides whether the result is audited.
+		audit_draw_at: BlockNumber,
+		/// Whether the audit draw has been made.
+		audit_decided: bool,
+		/// The block that finalizes the result if nobody disputes it.
+		settle_at: BlockNumber,
+	},
+	/// An audit or a challenge is being decided.
+	Disputed {
+		/// The worker whose result is in dispute.
+		worker: AccountId,
+		/// Who challenged, or `None` for a protocol audit.
+		challenger: Option<AccountId>,
+		/// The last block of vote commitments.
+		commit_until: BlockNumber,
+		/// The block that resolves the dispute (votes revealed before it count).
+		resolve_at: BlockNumber,
+		/// No juror could be drawn: the council decides by `resolve_at`.
+		by_council: bool,
+	},
+	/// Settled: the worker was paid. The record is pruned at `prune_at`.
+	Finalized {
+		/// The worker that was paid.
+		worker: AccountId,
+		/// When the record is removed.
+		prune_at: BlockNumber,
+	},
+	/// Settled: the fee went back to the submitter. The record is pruned at `prune_at`.
+	Refunded {
+		/// Why.
+		reason: RefundReason,
+		/// When the record is removed.
+		prune_at: BlockNumber,
+	},
+}
+
+/// An inference job.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct Job<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub submitter: AccountId,
+	/// The model that runs it.
+	pub model: ModelId,
+	/// What the model is asked.
+	pub input: JobInput,
+	/// [`JobInput::hash`] of `input`.
+	pub input_hash: Hash,
+	/// The fee held from the submitter until the job settles.
+	pub fee: Balance,
+	/// The block it was submitted in.
+	pub submitted_at: BlockNumber,
+	/// Where it stands.
+	pub status: JobStatus<AccountId, BlockNumber>,
+}
+
+/// A worker's answer to a job.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct JobResult<BlockNumber> {
+	/// The output.
+	pub output: JobOutput,
+	/// [`JobOutput::hash`] of `output`.
+	pub output_hash: Hash,
+	/// The worker's ed25519 receipt signature over (chain, job, model, input, output).
+	pub receipt_signature: ReceiptSignature,
+	/// The block it was submitted in.
+	pub submitted_at: BlockNumber,
+}
+
+/// A challenge commitment: the challenger and job stay hidden until the reveal.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct ChallengeCommitment<AccountId, Balance, BlockNumber> {
+	/// Who committed (and holds the bond).
+	pub challenger: AccountId,
+	/// The bond held.
+	pub bond: Balance,
+	/// The block of the commitment; the reveal must come in a later one.
+	pub committed_at: BlockNumber,
+	/// The last block in which it can be revealed.
+	pub expires_at: BlockNumber,
+}
+
+/// An open challenge: who challenged and what it holds.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct OpenChallenge<AccountId, Balance> {
+	/// The challenger.
+	pub challenger: AccountId,
+	/// Its bond, held until the dispute is resolved.
+	pub bond: Balance,
+}
+
+/// A juror's vote: the hash of the output it recomputed, and whether that confirms the claimed
+/// output under the model's verification policy.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct Vote {
+	/// [`JobOutput::hash`] of the juror's own recomputation.
+	pub output_hash: Hash,
+	/// Whether the recomputation confirms the claimed output. Under an exact policy this must be
+	/// `output_hash == claimed hash` (the chain checks it); under a tolerance policy the juror
+	/// compares values with `verity_primitives::policy::check`.
+	pub confirms: bool,
+}
+
+/// A juror's seat: its commitment and, once revealed, its vote.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug, Default)]
+pub struct JurySeat {
+	/// The hash it committed to.
+	pub commitment: Option<Hash>,
+	/// The vote it revealed.
+	pub vote: Option<Vote>,
+}
+
+/// How a dispute ended.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum DisputeOutcome {
+	/// The result stands: the worker is paid.
+	ResultUpheld,
+	/// The result was wrong: the worker is slashed and the submitter refunded.
+	ResultRejected,
+	/// Nobody decided in time (no juror revealed, or the council did not rule): the submitter is
+	/// refunded, nobody is slashed, and a challenger gets its bond back.
+	NoVerdict,
+}
+
+/// Why a job's fee went back to its submitter.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum RefundReason {
+	/// The submitter cancelled before any result.
+	Cancelled,
+	/// No worker answered in time (after one reassignment), or none could be drawn to take over.
+	NoWorker,
+	/// A dispute proved the result wrong.
+	ResultRejected,
+	/// A dispute ended without a verdict.
+	NoVerdict,
+}
+
+/// Something the settlement hook must look at in a given block.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum Timeout {
+	/// A job's deadline, audit draw, window end or dispute end; the job's status says which.
+	Job(JobId),
+	/// A challenge commitment expires.
+	Commitment(Hash),
+	/// A settled job's record is removed.
+	Prune(JobId),
+}

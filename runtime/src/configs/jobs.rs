@@ -1,0 +1,108 @@
+//! The inference-job market (`pallet-jobs`): fees, assignments, challenges, audits and juries,
+//! reading the registry and the workers through the `verity-primitives` traits.
+
+use codec::Encode;
+use frame_support::{
+	parameter_types,
+	traits::{tokens::imbalance::ResolveTo, ConstU32, EitherOfDiverse, Randomness},
+};
+use frame_system::EnsureRoot;
+use pallet_jobs::JobParams;
+use sp_runtime::{traits::Saturating, Perbill};
+use verity_primitives::{
+	blake2_256,
+	time::{HOURS, MINUTES},
+	token::UNIT,
+	BlockNumber, Hash,
+};
+
+use crate::{
+	configs::{
+		governance::{EnsureCouncilMajority, TreasuryAccount},
+		workers::{MaxJobLifetime, MinWorkerBond},
+	},
+	AccountId, Balance, Balances, Models, Runtime, RuntimeHoldReason, System, Workers,
+};
+
+/// Randomness from the parent block's hash, mixed with the subject.
+///
+/// Unknown to anyone before the parent block is built, so a worker cannot tell when it submits a
+/// result whether it will be audited (the audit is drawn from the next block). The author of the
+/// parent block could bias it by withholding blocks; a VRF source (BABE, or a beacon) can replace
+/// it behind the same `Randomness` trait without touching the job market.
+pub struct ParentHashRandomness;
+
+impl Randomness<Hash, BlockNumber> for ParentHashRandomness {
+	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
+		let parent = System::parent_hash();
+		let block = System::block_number().saturating_sub(1);
+		(blake2_256(&(subject, parent).encode()), block)
+	}
+}
+
+/// The market's parameters on long-running chains (local testnet and live): windows in minutes
+/// and hours, so challengers and jurors have time to re-run a job and a censoring block author
+/// cannot hold off a challenge for the whole window.
+pub fn live_params() -> JobParams<Balance, BlockNumber> {
+	JobParams {
+		execution_window: 10 * MINUTES,
+		challenge_window: HOURS,
+		challenge_commit_ttl: HOURS,
+		jury_commit_window: 10 * MINUTES,
+		jury_reveal_window: 10 * MINUTES,
+		council_window: 6 * HOURS,
+		audit_rate: Perbill::from_percent(10),
+		jury_size: 3,
+		challenge_bond: 100 * UNIT,
+		max_job_fee: 10 * UNIT,
+		slash_missed_deadline: Perbill::from_rational(1u32, 1_000u32),
+		slash_wrong_result: Perbill::from_percent(50),
+		slash_juror: Perbill::from_rational(1u32, 1_000u32),
+		protocol_share: Perbill::from_percent(10),
+		winner_share: Perbill::from_percent(50),
+		jury_share: Perbill::from_percent(30),
+		result_retention: 7 * 24 * HOURS,
+	}
+}
+
+/// The development chain's parameters: the live economics with windows of a few blocks, so a job
+/// submitted on a fresh dev chain finalizes within a minute or two.
+pub fn dev_params() -> JobParams<Balance, BlockNumber> {
+	JobParams {
+		execution_window: 10,
+		challenge_window: 5,
+		challenge_commit_ttl: 10,
+		jury_commit_window: 3,
+		jury_reveal_window: 3,
+		council_window: 20,
+		result_retention: 24 * HOURS,
+		..live_params()
+	}
+}
+
+parameter_types! {
+	/// The parameters until genesis or the council sets others.
+	pub DefaultJobParams: JobParams<Balance, BlockNumber> = live_params();
+}
+
+impl pallet_jobs::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type Workers = Workers;
+	type Slashing = Workers;
+	type Randomness = ParentHashRandomness;
+	type ProtocolFees = ResolveTo<TreasuryAccount, Balances>;
+	/// A council majority (or root on development chains) changes the economics.
+	type ParamsOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureCouncilMajority>;
+	/// A council majority (or root) rules on disputes no jury could be drawn for.
+	type DisputeOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureCouncilMajority>;
+	type MinWorkerBond = MinWorkerBond;
+	type MaxJobLifetime = MaxJobLifetime;
+	type DefaultParams = DefaultJobParams;
+	type MaxJurySize = ConstU32<9>;
+	/// Every job adds at most four entries over its life; a block holds far fewer job calls.
+	type MaxTimeoutsPerBlock = ConstU32<256>;
+	type MaxOpenCommitments = ConstU32<16>;
+	type WeightInfo = crate::weights::pallet_jobs::WeightInfo<Runtime>;
+}
