@@ -8,7 +8,7 @@ use frame_support::{
 };
 use frame_system::EnsureRoot;
 use pallet_jobs::JobParams;
-use sp_runtime::{traits::Saturating, Perbill};
+use sp_runtime::Perbill;
 use verity_primitives::{
 	blake2_256,
 	time::{HOURS, MINUTES},
