@@ -92,7 +92,11 @@ fn proposal<T: Config>() -> Result<Setup<T::AccountId>, BenchmarkError> {
 /// genesis does), for the benchmarks of pallets that need approved models.
 pub(crate) fn register_approved<T: Config>(kind: JobKind) -> Option<ModelId> {
 	let id = NextModelId::<T>::get();
-	let hash = H256::from_low_u64_be(0xbe00_0000_0000_0000 | u64::from(id));
+	// The id in the low bytes, big-endian (no `from_low_u64_be`: its `byteorder` feature is off in
+	// the runtime's no_std build).
+	let mut bytes = [0u8; 32];
+	bytes[24..].copy_from_slice(&(0xbe00_0000_0000_0000 | u64::from(id)).to_be_bytes());
+	let hash = H256(bytes);
 	let (input, policy) = match kind {
 		JobKind::Generate => (
 			JobInput::generate("benchmark", 8).ok()?,

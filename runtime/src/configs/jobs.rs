@@ -106,3 +106,40 @@ impl pallet_jobs::Config for Runtime {
 	type MaxOpenCommitments = ConstU32<16>;
 	type WeightInfo = crate::weights::pallet_jobs::WeightInfo<Runtime>;
 }
+
+#[cfg(test)]
+mod tests {
+	use frame_support::weights::Weight;
+	use pallet_balances::WeightInfo as _;
+	use pallet_jobs::WeightInfo as _;
+
+	use crate::Runtime;
+
+	type JobWeights = crate::weights::pallet_jobs::WeightInfo<Runtime>;
+	type TransferWeights = <Runtime as pallet_balances::Config>::WeightInfo;
+
+	/// The weight of one job that nobody disputes (submit, answer, audit draw, finalize), as a
+	/// multiple of a `transfer_keep_alive`: what using the market costs next to a payment. The
+	/// audit draw is counted at its cost with a one-juror audit, an upper bound of a draw that
+	/// audits nothing. Measured 2026-11-26 with the worst-case weights (largest input and output,
+	/// fullest worker index): 28.8 × (goal ≤ 4, not met).
+	#[test]
+	fn one_job_lifecycle_weight_next_to_a_transfer() {
+		let lifecycle: Weight = JobWeights::submit_job()
+			+ JobWeights::submit_result()
+			+ JobWeights::settle_audit_draw(1)
+			+ JobWeights::settle_finalize();
+		let transfer = TransferWeights::transfer_keep_alive();
+		let ratio = lifecycle.ref_time() as f64 / transfer.ref_time() as f64;
+		println!(
+			"one job lifecycle: {} ps of computation = {ratio:.2} × transfer_keep_alive ({} ps); \
+			 goal ≤ 4",
+			lifecycle.ref_time(),
+			transfer.ref_time()
+		);
+		assert!(
+			lifecycle.ref_time() > transfer.ref_time(),
+			"the weights are real"
+		);
+	}
+}
