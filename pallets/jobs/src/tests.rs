@@ -70,6 +70,13 @@ fn no_audits() {
 	set_params(|p| p.audit_rate = Perbill::zero());
 }
 
+/// Registers each of `workers` (with [`BOND`]) for the generation model.
+fn register_all(workers: &[AccountId]) {
+	for worker in workers {
+		register(*worker, &[GENERATE]);
+	}
+}
+
 /// Submits a generation job from `who` with `fee`; returns its id.
 fn submit(who: AccountId, fee: Balance) -> JobId {
 	let job_id = crate::NextJobId::<Test>::get();
@@ -594,9 +601,7 @@ fn a_missed_deadline_with_no_other_worker_refunds_at_once() {
 fn a_copied_challenge_reveal_from_another_account_fails() {
 	run_test(|| {
 		no_audits();
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		let job_id = submit(ALICE, 100);
 		let worker = answer_with(job_id, &answer("5"));
 		let salt = [42u8; 32];
@@ -645,9 +650,7 @@ fn a_copied_challenge_reveal_from_another_account_fails() {
 fn a_lying_worker_is_slashed_the_submitter_refunded_and_the_challenger_rewarded() {
 	run_test(|| {
 		no_audits();
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		let alice_before = Balances::balance(&ALICE);
 		let challenger_before = Balances::balance(&CHALLENGER);
 		let job_id = submit(ALICE, 100);
@@ -693,9 +696,7 @@ fn a_lying_worker_is_slashed_the_submitter_refunded_and_the_challenger_rewarded(
 fn a_frivolous_challenger_loses_its_bond_to_the_worker_jurors_and_treasury() {
 	run_test(|| {
 		no_audits();
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		let job_id = submit(ALICE, 100);
 		let truth = answer("4");
 		let worker = answer_with(job_id, &truth);
@@ -718,9 +719,7 @@ fn a_frivolous_challenger_loses_its_bond_to_the_worker_jurors_and_treasury() {
 fn many_frivolous_challenges_cost_one_bond_each_and_the_job_still_settles() {
 	run_test(|| {
 		no_audits();
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		let job_id = submit(ALICE, 100);
 		let truth = answer("4");
 		answer_with(job_id, &truth);
@@ -805,9 +804,7 @@ fn a_challenge_of_a_job_without_result_is_refused() {
 fn a_juror_who_commits_and_does_not_reveal_is_slashed_lightly() {
 	run_test(|| {
 		no_audits();
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		let job_id = submit(ALICE, 100);
 		let truth = answer("4");
 		answer_with(job_id, &truth);
@@ -835,9 +832,7 @@ fn a_juror_who_commits_and_does_not_reveal_is_slashed_lightly() {
 fn a_colluding_minority_of_jurors_is_outvoted_and_slashed() {
 	run_test(|| {
 		no_audits();
-		for w in [1, 2, 3, 4, 5, 6] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4, 5, 6]);
 		set_params(|p| {
 			p.audit_rate = Perbill::zero();
 			p.jury_size = 5;
@@ -875,9 +870,7 @@ fn a_colluding_minority_of_jurors_is_outvoted_and_slashed() {
 fn votes_are_checked_against_phases_commitments_and_the_exact_policy() {
 	run_test(|| {
 		no_audits();
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		let job_id = submit(ALICE, 100);
 		let lie = answer("5");
 		let truth = answer("4");
@@ -947,9 +940,7 @@ fn votes_are_checked_against_phases_commitments_and_the_exact_policy() {
 #[test]
 fn an_audited_liar_is_caught_without_any_challenger_and_audit_jurors_are_paid() {
 	run_test(|| {
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		set_params(|p| p.audit_rate = Perbill::one());
 		let job_id = submit(ALICE, 100);
 		let lie = answer("5");
@@ -982,9 +973,7 @@ fn an_audited_liar_is_caught_without_any_challenger_and_audit_jurors_are_paid() 
 #[test]
 fn an_audit_that_finds_nothing_pays_the_jurors_the_protocol_share() {
 	run_test(|| {
-		for w in [1, 2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[1, 2, 3, 4]);
 		set_params(|p| p.audit_rate = Perbill::one());
 		let job_id = submit(ALICE, 300);
 		let truth = answer("4");
@@ -1149,9 +1138,7 @@ fn audits_catch_a_worker_that_always_lies_at_the_audit_rate() {
 		let liar: AccountId = 1;
 		// A large bond draws the liar for most jobs; a negligible slash keeps it in the game.
 		register_with_bond(liar, ENDOWMENT / 2, &[GENERATE]);
-		for w in [2, 3, 4] {
-			register(w, &[GENERATE]);
-		}
+		register_all(&[2, 3, 4]);
 		set_params(|p| {
 			p.audit_rate = Perbill::from_percent(rate);
 			p.slash_wrong_result = Perbill::from_parts(1);
