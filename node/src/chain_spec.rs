@@ -4,8 +4,12 @@ use sc_service::{ChainType, Properties};
 use verity_primitives::token;
 use verity_runtime::WASM_BINARY;
 
-/// A chain specification of the Verity runtime.
-pub type ChainSpec = sc_service::GenericChainSpec;
+/// A chain specification of the Verity runtime. Building its genesis runs the runtime, which
+/// imports Verity's inference host functions, so the executor that does it must provide them.
+pub type ChainSpec = sc_service::GenericChainSpec<
+	sc_service::NoExtension,
+	verity_inference_interface::HostFunctions,
+>;
 
 /// What wallets show for the native token: symbol, decimals, address prefix.
 fn token_properties() -> Properties {

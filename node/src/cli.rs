@@ -51,4 +51,60 @@ pub struct Cli {
 	/// Flags of a running node (`--dev`, `--chain`, `--validator`, `--base-path`, `--rpc-port` …).
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
+
+	/// Flags of a worker node.
+	#[clap(flatten)]
+	pub worker: WorkerParams,
+}
+
+/// Serving inference jobs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerParams {
+	/// Serve inference jobs: load the models (their hashes checked; the node refuses to start if
+	/// a file is missing or altered), then answer the jobs assigned to the worker accounts whose
+	/// keys are in the keystore (`vwrk` sr25519 signs transactions, `vrcp` ed25519 signs
+	/// receipts) and vote on their juries, from the off-chain worker (enabled by this flag). With
+	/// `--dev` (or `--alice`, `--bob` …) the keys of `//<Name>//worker` are put in the keystore.
+	#[arg(long)]
+	pub worker: bool,
+
+	/// The folder of the model files, as `scripts/fetch-models.sh` lays them out. Default:
+	/// `$VERITY_MODELS`, else `$HOME/.cache/verity/models`.
+	#[arg(long, value_name = "PATH")]
+	pub models_dir: Option<std::path::PathBuf>,
+
+	/// The models to serve, by name, comma-separated. Default: every model of the engine's
+	/// catalog (smollm2, minilm).
+	#[arg(long, value_name = "NAMES", value_delimiter = ',')]
+	pub worker_models: Vec<String>,
+
+	/// FOR TESTS ONLY: answer every job with a wrong (altered) output, to play a lying worker in
+	/// end-to-end tests. A node started with it is slashed when audited or challenged.
+	#[arg(long, requires = "worker")]
+	pub test_fault_alter_outputs: bool,
+}
+
+impl WorkerParams {
+	/// The service configuration, or `None` without `--worker`.
+	pub fn config(&self) -> Result<Option<crate::inference::WorkerConfig>, String> {
+		if !self.worker {
+			return Ok(None);
+		}
+		let models = if self.worker_models.is_empty() {
+			verity_inference::ModelId::ALL.to_vec()
+		} else {
+			self.worker_models
+				.iter()
+				.map(|name| verity_inference::ModelId::from_name(name).map_err(|e| e.to_string()))
+				.collect::<Result<Vec<_>, _>>()?
+		};
+		Ok(Some(crate::inference::WorkerConfig {
+			models_dir: self
+				.models_dir
+				.clone()
+				.unwrap_or_else(verity_inference::default_models_dir),
+			models,
+			alter_outputs: self.test_fault_alter_outputs,
+		}))
+	}
 }

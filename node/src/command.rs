@@ -129,15 +129,19 @@ pub fn run() -> sc_cli::Result<()> {
 		Some(Subcommand::Benchmark(cmd)) => {
 			use frame_benchmarking_cli::BenchmarkCmd;
 			let runner = cli.create_runner(cmd)?;
-			runner.sync_run(|config| match cmd {
+			runner.sync_run(|config| {
+				match cmd {
 				BenchmarkCmd::Pallet(cmd) => cmd
-					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(Some(
-						config.chain_spec,
-					)),
+					.run_with_spec::<
+						sp_runtime::traits::HashingFor<Block>,
+						verity_inference_interface::HostFunctions,
+					>(Some(config.chain_spec)),
 				_ => Err("only `verity-node benchmark pallet` is supported".into()),
+			}
 			})
 		}
 		None => {
+			let worker = cli.worker.config().map_err(sc_cli::Error::Input)?;
 			let runner = cli.create_runner(&cli.run)?;
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
@@ -146,10 +150,10 @@ pub fn run() -> sc_cli::Result<()> {
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config)
+					>(config, worker)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, worker)
 							.map_err(sc_cli::Error::Service)
 					}
 				}

@@ -11,10 +11,19 @@ use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpS
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
+use sp_core::crypto::Ss58Codec;
+use verity_inference_interface::{InferenceBackend, InferenceExt};
+use verity_primitives::keys::{RECEIPT_KEY_TYPE, WORKER_KEY_TYPE};
 use verity_runtime::{apis::RuntimeApi, opaque::Block};
 
-/// The host functions the runtime may call: Substrate's standard set.
-pub type HostFunctions = sp_io::SubstrateHostFunctions;
+use crate::inference::{InferenceService, WorkerConfig};
+
+/// The host functions the runtime may call: Substrate's standard set and Verity's inference
+/// functions (which answer only inside an off-chain worker of a `--worker` node).
+pub type HostFunctions = (
+	sp_io::SubstrateHostFunctions,
+	verity_inference_interface::HostFunctions,
+);
 
 /// The client: runs the WebAssembly runtime on the chain's state.
 pub type FullClient =
@@ -140,11 +149,35 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
-/// Builds and starts a full node (a validator if `--validator` or `--dev`).
+/// Puts the keys of the development worker `<seed>//worker` (e.g. `//Alice//worker`, registered
+/// at genesis of the development chains) into the keystore, in memory only.
+fn insert_dev_worker_keys(
+	keystore: &sp_keystore::KeystorePtr,
+	seed: &str,
+) -> Result<(), ServiceError> {
+	let suri = format!("{seed}//worker");
+	let account = keystore
+		.sr25519_generate_new(WORKER_KEY_TYPE, Some(&suri))
+		.map_err(|error| ServiceError::Other(format!("cannot insert the {suri} key: {error}")))?;
+	keystore
+		.ed25519_generate_new(RECEIPT_KEY_TYPE, Some(&suri))
+		.map_err(|error| {
+			ServiceError::Other(format!("cannot insert the {suri} receipt key: {error}"))
+		})?;
+	log::info!(
+		"👷 development worker {suri}: account {}",
+		account.to_ss58check()
+	);
+	Ok(())
+}
+
+/// Builds and starts a full node (a validator if `--validator` or `--dev`; a worker if
+/// `worker` is set).
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
+	worker: Option<WorkerConfig>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -202,7 +235,29 @@ pub fn new_full<
 			gap_sync_body_policy: None,
 		})?;
 
-	if config.offchain_worker.enabled {
+	let inference = match &worker {
+		Some(worker) => Some(
+			InferenceService::start(worker, config.prometheus_registry())
+				.map_err(ServiceError::Other)?,
+		),
+		None => None,
+	};
+	if inference.is_some() {
+		let keystore = keystore_container.keystore();
+		if let Some(seed) = &config.dev_key_seed {
+			insert_dev_worker_keys(&keystore, seed)?;
+		}
+		if keystore.sr25519_public_keys(WORKER_KEY_TYPE).is_empty() {
+			log::warn!(
+				"--worker: no worker key in the keystore, so no job will be answered. Insert the \
+				 worker account's key with `verity-node key insert --key-type vwrk --scheme \
+				 sr25519` and its receipt key with `--key-type vrcp --scheme ed25519`."
+			);
+		}
+	}
+
+	// A worker node runs off-chain workers even when it does not author blocks.
+	if config.offchain_worker.enabled || inference.is_some() {
 		let offchain_workers =
 			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
 				runtime_api_provider: client.clone(),
@@ -214,7 +269,12 @@ pub fn new_full<
 				)),
 				network_provider: Arc::new(network.clone()),
 				enable_http_requests: false,
-				custom_extensions: |_| vec![],
+				custom_extensions: move |_| match &inference {
+					Some(service) => vec![Box::new(InferenceExt::new(
+						service.clone() as Arc<dyn InferenceBackend>
+					)) as Box<_>],
+					None => vec![],
+				},
 			})?;
 		task_manager.spawn_handle().spawn(
 			"offchain-workers-runner",

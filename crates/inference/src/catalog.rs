@@ -61,7 +61,7 @@ const MINILM_FILES: [PinnedFile; 3] = [
 ];
 
 /// A model of the catalog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ModelId {
 	/// SmolLM2-135M-Instruct, GGUF Q4_1: chat generation with greedy decoding.
 	SmolLm2,

@@ -74,6 +74,21 @@ pub mod time {
 	pub const DAYS: BlockNumber = HOURS * 24;
 }
 
+/// The key types of a worker's keys in a node's keystore, which its off-chain worker signs with.
+///
+/// A worker node holds two keys: the worker's account (sr25519, signs the transactions that answer
+/// jobs and cast jury votes) and its receipt key (ed25519, registered with the worker, signs every
+/// result receipt). Insert them with `verity-node key insert --key-type vwrk --scheme sr25519`
+/// and `--key-type vrcp --scheme ed25519`.
+pub mod keys {
+	use sp_core::crypto::KeyTypeId;
+
+	/// The worker account's key (sr25519).
+	pub const WORKER_KEY_TYPE: KeyTypeId = KeyTypeId(*b"vwrk");
+	/// The worker's receipt key (ed25519).
+	pub const RECEIPT_KEY_TYPE: KeyTypeId = KeyTypeId(*b"vrcp");
+}
+
 /// The native token: VRT, with 12 decimals.
 pub mod token {
 	use super::Balance;

@@ -49,6 +49,12 @@
 //! * [`Pallet::set_params`]: the council changes the market's parameters.
 //! * [`Pallet::decide_dispute`]: the council rules on a dispute no jury could be drawn for.
 //!
+//! ## Off-chain worker
+//!
+//! A worker node answers its jobs and votes on its juries without anyone at the keyboard: see
+//! [`offchain`]. The models run on the node, behind the host functions of
+//! `verity-inference-interface`, never in the runtime.
+//!
 //! Every refusal is a named [`Error`] and changes nothing. Models and workers are read only
 //! through the traits of `verity-primitives` ([`verity_primitives::ModelRegistry`],
 //! [`verity_primitives::WorkerSelection`], [`verity_primitives::Slashing`]).
@@ -66,6 +72,7 @@ pub mod commitments;
 mod invariants;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 pub mod params;
 pub mod settlement;
 #[cfg(test)]
@@ -194,6 +201,10 @@ pub mod pallet {
 		/// Most unrevealed challenge commitments one account has at once.
 		#[pallet::constant]
 		type MaxOpenCommitments: Get<u32>;
+
+		/// The worker accounts this node serves jobs for in its off-chain worker, and how their
+		/// transactions are signed (`()` for none).
+		type LocalWorkers: crate::offchain::LocalWorkers<Self>;
 
 		/// Weights of this pallet's calls and hooks, from its benchmarks.
 		type WeightInfo: WeightInfo;
@@ -532,6 +543,12 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			Self::settle_block(now)
+		}
+
+		/// Answers the jobs assigned to this node's workers and serves on their juries; see
+		/// [`offchain`].
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::run_offchain_worker(now);
 		}
 
 		fn integrity_test() {

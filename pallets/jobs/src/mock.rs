@@ -85,6 +85,43 @@ thread_local! {
 	static MODELS: RefCell<BTreeMap<ModelId, (JobKind, bool)>> = RefCell::new(BTreeMap::new());
 	/// Mixed into every random output, so a test can change the draws.
 	static ENTROPY: RefCell<u64> = const { RefCell::new(0) };
+	/// The worker accounts the off-chain worker serves.
+	static LOCAL_WORKERS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
+	/// What the off-chain worker sent, in order.
+	static SENT: RefCell<Vec<(AccountId, crate::Call<Test>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The off-chain worker's view of the node in tests: a settable list of local workers, and a
+/// transaction pool that records what is sent.
+pub struct MockLocalWorkers;
+
+impl MockLocalWorkers {
+	/// Makes `workers` this node's workers.
+	pub fn set(workers: &[AccountId]) {
+		LOCAL_WORKERS.with(|l| *l.borrow_mut() = workers.to_vec());
+	}
+
+	/// Takes what was sent since the last call.
+	pub fn take_sent() -> Vec<(AccountId, crate::Call<Test>)> {
+		SENT.with(|s| core::mem::take(&mut *s.borrow_mut()))
+	}
+}
+
+impl crate::offchain::LocalWorkers<Test> for MockLocalWorkers {
+	fn accounts() -> Vec<AccountId> {
+		LOCAL_WORKERS.with(|l| l.borrow().clone())
+	}
+
+	fn submit(
+		who: &AccountId,
+		call: crate::Call<Test>,
+	) -> Result<(), crate::offchain::SubmitError> {
+		if !Self::accounts().contains(who) {
+			return Err(crate::offchain::SubmitError::NoKey);
+		}
+		SENT.with(|s| s.borrow_mut().push((*who, call)));
+		Ok(())
+	}
 }
 
 /// The registry as the job pallet sees it in tests.
@@ -214,6 +251,7 @@ impl pallet_jobs::Config for Test {
 	type MaxJurySize = ConstU32<5>;
 	type MaxTimeoutsPerBlock = ConstU32<16>;
 	type MaxOpenCommitments = ConstU32<2>;
+	type LocalWorkers = MockLocalWorkers;
 	type WeightInfo = ();
 }
 
@@ -313,6 +351,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		models.insert(RETIRED, (JobKind::Generate, false));
 	});
 	MockRandomness::set_entropy(0);
+	MockLocalWorkers::set(&[]);
+	MockLocalWorkers::take_sent();
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| System::set_block_number(1));
 	ext

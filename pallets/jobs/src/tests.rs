@@ -20,6 +20,8 @@ use crate::{
 	DisputeOutcome, Error, Event, HoldReason, JobStatus, RefundReason, Vote,
 };
 
+mod offchain;
+
 type JobsError = Error<Test>;
 
 fn events() -> Vec<Event<Test>> {

@@ -104,6 +104,9 @@ impl pallet_jobs::Config for Runtime {
 	/// Every job adds at most four entries over its life; a block holds far fewer job calls.
 	type MaxTimeoutsPerBlock = ConstU32<256>;
 	type MaxOpenCommitments = ConstU32<16>;
+	/// The workers whose `vwrk` keys this node holds answer jobs and vote from its off-chain
+	/// worker.
+	type LocalWorkers = crate::configs::offchain::KeystoreWorkers;
 	type WeightInfo = crate::weights::pallet_jobs::WeightInfo<Runtime>;
 }
 

@@ -4,6 +4,7 @@ pub mod consensus;
 pub mod governance;
 pub mod jobs;
 pub mod monetary;
+pub mod offchain;
 pub mod registry;
 pub mod system;
 pub mod workers;

@@ -1,0 +1,267 @@
+//! The off-chain worker against a fake engine: it answers assigned jobs with a signed receipt the
+//! chain accepts, sends each transaction once, never panics without an engine, and a jury of
+//! off-chain workers commits and reveals the votes that reject a lie.
+
+use std::{
+	collections::BTreeSet,
+	sync::{Arc, Mutex},
+};
+
+use sp_core::offchain::{testing::TestOffchainExt, OffchainDbExt, OffchainWorkerExt};
+use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
+use verity_inference_interface::{InferenceBackend, InferenceExt, InferencePoll};
+use verity_primitives::keys::RECEIPT_KEY_TYPE;
+
+use super::*;
+use crate::offchain::RESEND_AFTER;
+
+/// A fake engine with a queue, like the node's: an ask queues the input and answers `Pending`;
+/// once the test calls [`FakeEngine::run_queue`], asks answer the output of [`honest`].
+#[derive(Default)]
+struct FakeEngine {
+	queued: Mutex<BTreeSet<Hash>>,
+	done: Mutex<BTreeSet<Hash>>,
+}
+
+impl FakeEngine {
+	/// Runs everything queued.
+	fn run_queue(&self) {
+		let queued = std::mem::take(&mut *self.queued.lock().unwrap());
+		self.done.lock().unwrap().extend(queued);
+	}
+}
+
+impl InferenceBackend for FakeEngine {
+	fn poll(&self, _model_hash: [u8; 32], input: JobInput) -> InferencePoll {
+		if !self.done.lock().unwrap().contains(&input.hash()) {
+			self.queued.lock().unwrap().insert(input.hash());
+			return InferencePoll::Pending;
+		}
+		match input {
+			JobInput::Generate { prompt, .. } => {
+				InferencePoll::Ready(honest(core::str::from_utf8(&prompt).unwrap()))
+			}
+			JobInput::Embed { .. } => unreachable!("these tests run generation jobs"),
+		}
+	}
+}
+
+/// What an honest engine answers to `prompt`.
+fn honest(prompt: &str) -> JobOutput {
+	answer(&format!("answer to {prompt}"))
+}
+
+/// The prompt of [`submit`].
+const PROMPT: &str = "What is 2 + 2?";
+
+/// Test externalities with an off-chain database, a keystore holding every worker's receipt key,
+/// and (if `engine`) the fake engine, which is returned too.
+fn offchain_ext(engine: bool) -> (sp_io::TestExternalities, Arc<FakeEngine>) {
+	let mut ext = new_test_ext();
+	let (offchain, _state) = TestOffchainExt::new();
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	let keystore = MemoryKeystore::new();
+	for worker in WORKERS {
+		let seed = format!("0x{}", hex_of(&[worker as u8; 32]));
+		keystore
+			.ed25519_generate_new(RECEIPT_KEY_TYPE, Some(&seed))
+			.expect("a receipt key");
+	}
+	ext.register_extension(KeystoreExt::new(keystore));
+	let fake = Arc::new(FakeEngine::default());
+	if engine {
+		ext.register_extension(InferenceExt::new(fake.clone()));
+	}
+	(ext, fake)
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the off-chain worker after the current block.
+fn offchain_worker() {
+	Jobs::run_offchain_worker(System::block_number());
+}
+
+/// Dispatches `call` as `who` signed it.
+fn dispatch(who: AccountId, call: crate::Call<Test>) {
+	use frame_support::traits::UnfilteredDispatchable;
+	assert_ok!(call.dispatch_bypass_filter(RuntimeOrigin::signed(who)));
+}
+
+#[test]
+fn an_assigned_worker_answers_with_a_receipt_the_chain_accepts() {
+	let (mut ext, engine) = offchain_ext(true);
+	ext.execute_with(|| {
+		// Time for the resend below within the answer window.
+		set_params(|p| {
+			p.audit_rate = Perbill::zero();
+			p.execution_window = 20;
+		});
+		register_all(&WORKERS);
+		let job_id = submit(ALICE, 100);
+		let worker = assigned_worker(job_id);
+		// Another node's workers do nothing.
+		MockLocalWorkers::set(&[WORKERS.iter().copied().find(|w| *w != worker).unwrap()]);
+		offchain_worker();
+		offchain_worker();
+		assert!(MockLocalWorkers::take_sent().is_empty());
+
+		MockLocalWorkers::set(&[worker]);
+		// First run: the engine queues the job.
+		offchain_worker();
+		assert!(
+			MockLocalWorkers::take_sent().is_empty(),
+			"nothing to send while pending"
+		);
+		// Next block: the output is ready and the answer goes out, signed by the worker.
+		engine.run_queue();
+		run_to_block(2);
+		offchain_worker();
+		let sent = MockLocalWorkers::take_sent();
+		assert_eq!(sent.len(), 1);
+		let (signer, call) = sent[0].clone();
+		assert_eq!(signer, worker);
+		let crate::Call::submit_result {
+			job_id: answered,
+			ref output,
+			..
+		} = call
+		else {
+			panic!("expected submit_result, got {call:?}");
+		};
+		assert_eq!(answered, job_id);
+		assert_eq!(*output, honest(PROMPT));
+
+		// An overlapping run does not send it again while it is on its way ...
+		offchain_worker();
+		run_to_block(2 + RESEND_AFTER as u64 - 1);
+		offchain_worker();
+		assert!(MockLocalWorkers::take_sent().is_empty());
+		// ... but does once it looks lost.
+		run_to_block(2 + RESEND_AFTER as u64);
+		offchain_worker();
+		assert_eq!(MockLocalWorkers::take_sent(), vec![(signer, call.clone())]);
+
+		// The chain accepts the answer: the receipt verifies with the registered key.
+		dispatch(worker, call);
+		assert!(matches!(status(job_id), JobStatus::Committed { .. }));
+		// Answered: nothing more to send.
+		run_to_block(System::block_number() + RESEND_AFTER as u64);
+		offchain_worker();
+		assert!(MockLocalWorkers::take_sent().is_empty());
+	});
+}
+
+#[test]
+fn without_an_engine_the_worker_sends_nothing_and_does_not_panic() {
+	let (mut ext, _) = offchain_ext(false);
+	ext.execute_with(|| {
+		register_all(&WORKERS);
+		let job_id = submit(ALICE, 100);
+		MockLocalWorkers::set(&[assigned_worker(job_id)]);
+		for block in 2..6 {
+			run_to_block(block);
+			offchain_worker();
+		}
+		assert!(MockLocalWorkers::take_sent().is_empty());
+		assert!(matches!(status(job_id), JobStatus::Assigned { .. }));
+	});
+}
+
+#[test]
+fn a_job_past_its_answer_window_is_left_alone() {
+	let (mut ext, engine) = offchain_ext(true);
+	ext.execute_with(|| {
+		no_audits();
+		register_all(&WORKERS);
+		let job_id = submit(ALICE, 100);
+		let JobStatus::Assigned {
+			worker, deadline, ..
+		} = status(job_id)
+		else {
+			unreachable!()
+		};
+		MockLocalWorkers::set(&[worker]);
+		offchain_worker();
+		engine.run_queue();
+		// A transaction sent after the deadline's block could not land in time.
+		run_to_block(deadline);
+		offchain_worker();
+		assert!(MockLocalWorkers::take_sent().is_empty());
+	});
+}
+
+#[test]
+fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
+	let (mut ext, engine) = offchain_ext(true);
+	ext.execute_with(|| {
+		no_audits();
+		register_all(&WORKERS);
+		let job_id = submit(ALICE, 100);
+		let liar = answer_with(job_id, &answer("5"));
+		challenge(CHALLENGER, job_id);
+		let jurors = jury(job_id);
+		assert_eq!(jurors.len(), 3);
+		assert!(!jurors.contains(&liar));
+		let JobStatus::Disputed {
+			commit_until,
+			resolve_at,
+			..
+		} = status(job_id)
+		else {
+			panic!("disputed");
+		};
+		MockLocalWorkers::set(&WORKERS);
+
+		// Commit phase: the first run queues the re-execution, the second commits.
+		offchain_worker();
+		assert!(MockLocalWorkers::take_sent().is_empty());
+		engine.run_queue();
+		run_to_block(System::block_number() + 1);
+		assert!(System::block_number() < commit_until);
+		offchain_worker();
+		let commits = MockLocalWorkers::take_sent();
+		assert_eq!(commits.len(), 3, "one commitment per local juror");
+		for (juror, call) in &commits {
+			assert!(jurors.contains(juror));
+			assert!(matches!(call, crate::Call::commit_vote { .. }));
+		}
+		for (who, call) in commits {
+			dispatch(who, call);
+		}
+
+		// Reveal phase: the kept votes come back with their salts and match the commitments.
+		run_to_block(commit_until);
+		offchain_worker();
+		let reveals = MockLocalWorkers::take_sent();
+		assert_eq!(reveals.len(), 3);
+		for (_, call) in &reveals {
+			let crate::Call::reveal_vote { vote, .. } = call else {
+				panic!("expected reveal_vote, got {call:?}");
+			};
+			assert_eq!(vote.output_hash, honest(PROMPT).hash());
+			assert!(!vote.confirms, "the honest output differs from the lie");
+		}
+		run_to_block(commit_until + 1);
+		for (who, call) in reveals {
+			dispatch(who, call);
+		}
+		run_to_block(resolve_at);
+		assert!(events().contains(&Event::DisputeResolved {
+			job_id,
+			outcome: DisputeOutcome::ResultRejected,
+			confirming: 0,
+			rejecting: 3,
+		}));
+		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
+		offchain_worker();
+		assert!(
+			MockLocalWorkers::take_sent().is_empty(),
+			"nothing left to send"
+		);
+		Jobs::do_try_state().expect("the books balance");
+	});
+}
