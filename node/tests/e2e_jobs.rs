@@ -10,7 +10,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use codec::Decode;
-use common::TestNode;
+use common::{
+	chain::{input_value, submit},
+	TestNode,
+};
 use subxt::{
 	dynamic::{self, Value},
 	ext::scale_decode::{self, DecodeAsType},
@@ -49,26 +52,6 @@ struct JobFinalized {
 	job_id: u64,
 	output_hash: [u8; 32],
 	paid: u128,
-}
-
-/// A job input as the dynamic value the `Jobs::submit_job` call takes.
-fn input_value(input: &JobInput) -> Value {
-	match input {
-		JobInput::Generate { prompt, max_tokens } => Value::named_variant(
-			"Generate",
-			[
-				("prompt", Value::from_bytes(prompt.to_vec())),
-				("max_tokens", Value::u128(u128::from(*max_tokens))),
-			],
-		),
-		JobInput::Embed { texts } => Value::named_variant(
-			"Embed",
-			[(
-				"texts",
-				Value::unnamed_composite(texts.iter().map(|text| Value::from_bytes(text.to_vec()))),
-			)],
-		),
-	}
 }
 
 /// What one job went through, as seen in finalized blocks.
@@ -134,26 +117,7 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 				Value::u128(FEE),
 			),
 		);
-		let (block_hash, events) = tokio::time::timeout(Duration::from_secs(120), async {
-			let in_block = api
-				.at_current_block()
-				.await
-				.expect("the current block")
-				.transactions()
-				.sign_and_submit_then_watch_default(&call, &alice)
-				.await
-				.expect("the pool accepts submit_job")
-				.wait_for_finalized()
-				.await
-				.expect("submit_job is finalized");
-			let events = in_block
-				.wait_for_success()
-				.await
-				.expect("submit_job succeeds");
-			(in_block.block_hash(), events)
-		})
-		.await
-		.unwrap_or_else(|_| panic!("submit_job not finalized in time; log:\n{}", node.log()));
+		let (block, events) = submit(&api, &node, &call, &alice).await;
 		let submitted = events
 			.iter()
 			.map(|event| event.expect("a decodable event"))
@@ -161,11 +125,6 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 			.expect("a JobSubmitted event")
 			.decode_fields_unchecked_as::<JobSubmitted>()
 			.expect("JobSubmitted fields");
-		let block = api
-			.at_block(block_hash)
-			.await
-			.expect("the inclusion block")
-			.block_number();
 		seen.push((
 			submitted.job_id,
 			Seen {

@@ -33,6 +33,8 @@ pub struct TestNode {
 	pub log_path: PathBuf,
 	/// The JSON-RPC port.
 	pub rpc_port: u16,
+	/// The peer-to-peer port.
+	pub p2p_port: u16,
 	_base_path: tempfile::TempDir,
 }
 
@@ -60,6 +62,7 @@ impl TestNode {
 			child: Some(child),
 			log_path,
 			rpc_port,
+			p2p_port,
 			_base_path: base_path,
 		}
 	}
@@ -141,4 +144,130 @@ impl Drop for TestNode {
 /// Reads a log file, or says why it could not.
 pub fn read_log(path: &Path) -> String {
 	std::fs::read_to_string(path).unwrap_or_else(|e| format!("<no log at {}: {e}>", path.display()))
+}
+
+/// Helpers for talking to the chain with subxt's dynamic API.
+pub mod chain {
+	use std::time::Duration;
+
+	use subxt::{
+		dynamic::Value,
+		events::Events,
+		ext::scale_value::{Composite, ValueDef},
+		extrinsics::ExtrinsicEvents,
+		transactions::Payload,
+		OnlineClient, PolkadotConfig,
+	};
+	use subxt_signer::sr25519::Keypair;
+	use verity_primitives::job::JobInput;
+
+	use super::TestNode;
+
+	/// A client of the test chain.
+	pub type Api = OnlineClient<PolkadotConfig>;
+
+	/// Signs `call` with `signer`, waits until it is finalized and succeeds, and returns the
+	/// number of its block and its events.
+	pub async fn submit(
+		api: &Api,
+		node: &TestNode,
+		call: &impl Payload,
+		signer: &Keypair,
+	) -> (u64, ExtrinsicEvents<PolkadotConfig>) {
+		let (hash, events) = tokio::time::timeout(Duration::from_secs(120), async {
+			let in_block = api
+				.at_current_block()
+				.await
+				.expect("the current block")
+				.transactions()
+				.sign_and_submit_then_watch_default(call, signer)
+				.await
+				.expect("the pool accepts the transaction")
+				.wait_for_finalized()
+				.await
+				.expect("the transaction is finalized");
+			let events = in_block
+				.wait_for_success()
+				.await
+				.expect("the transaction succeeds");
+			(in_block.block_hash(), events)
+		})
+		.await
+		.unwrap_or_else(|_| {
+			panic!(
+				"a transaction was not finalized in time; log:\n{}",
+				node.log()
+			)
+		});
+		let number = api
+			.at_block(hash)
+			.await
+			.expect("the inclusion block")
+			.block_number();
+		(number, events)
+	}
+
+	/// The events of finalized block `number`, waiting for it to be finalized.
+	pub async fn events_of_block(api: &Api, number: u64) -> Events<PolkadotConfig> {
+		loop {
+			let head = api
+				.at_current_block()
+				.await
+				.expect("the finalized head")
+				.block_number();
+			if number <= head {
+				break;
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+		api.at_block(number)
+			.await
+			.expect("a finalized block")
+			.events()
+			.fetch()
+			.await
+			.expect("the block's events")
+	}
+
+	/// A job input as the dynamic value the `Jobs::submit_job` call takes.
+	pub fn input_value(input: &JobInput) -> Value {
+		match input {
+			JobInput::Generate { prompt, max_tokens } => Value::named_variant(
+				"Generate",
+				[
+					("prompt", Value::from_bytes(prompt.to_vec())),
+					("max_tokens", Value::u128(u128::from(*max_tokens))),
+				],
+			),
+			JobInput::Embed { texts } => Value::named_variant(
+				"Embed",
+				[(
+					"texts",
+					Value::unnamed_composite(
+						texts.iter().map(|text| Value::from_bytes(text.to_vec())),
+					),
+				)],
+			),
+		}
+	}
+
+	/// The variant name of an enum value (an event's `reason`, `fault`, `outcome` …).
+	pub fn variant_name<T: std::fmt::Debug>(value: &Value<T>) -> &str {
+		match &value.value {
+			ValueDef::Variant(variant) => &variant.name,
+			other => panic!("not an enum value: {other:?}"),
+		}
+	}
+
+	/// Replaces field `name` of a struct value.
+	pub fn set_field(value: &mut Value, name: &str, new: Value) {
+		let ValueDef::Composite(Composite::Named(fields)) = &mut value.value else {
+			panic!("not a struct value: {value:?}");
+		};
+		let field = fields
+			.iter_mut()
+			.find(|(field, _)| field == name)
+			.unwrap_or_else(|| panic!("no field {name}"));
+		field.1 = new;
+	}
 }

@@ -1,0 +1,482 @@
+//! End to end, with real nodes, models and client: what happens when a worker misbehaves.
+//!
+//! * A lying worker: a second node serves `//Bob//worker` with `--test-fault-alter-outputs` (for
+//!   tests only). Its job's result differs from what the user computes locally, so the user
+//!   challenges it (unless a random audit got there first); the jury (the honest
+//!   `//Alice//worker`, whose node re-executes the job from its off-chain worker) rejects it: the
+//!   liar is slashed, the user refunded.
+//! * A worker that never answers: a development chain whose node runs without `--worker`. The
+//!   job's deadline passes, the worker is slashed and, with no other worker, the user gets the
+//!   whole fee back.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+	chain::{events_of_block, input_value, set_field, submit, variant_name, Api},
+	TestNode,
+};
+use sp_core::{crypto::Pair as _, ed25519};
+use subxt::{
+	dynamic::{self, Value},
+	ext::scale_decode::{self, DecodeAsType},
+	utils::AccountId32,
+};
+use subxt_signer::{sr25519::dev, sr25519::Keypair, SecretUri};
+use verity_inference::{default_models_dir, LoadedModel, ModelId};
+use verity_primitives::job::{JobInput, JobOutput};
+
+/// SmolLM2's id on the development chain.
+const SMOLLM2: u32 = 0;
+/// The fee of each job: 0.1 VRT.
+const FEE: u128 = 100_000_000_000;
+/// One VRT.
+const UNIT: u128 = 1_000_000_000_000;
+/// The node key of the first node, so the second can name it as its bootnode.
+const NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+/// The second node's key (a node started as a validator needs one).
+const SECOND_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000002";
+/// The peer id of [`NODE_KEY`].
+const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct JobAssigned {
+	job_id: u64,
+	worker: AccountId32,
+	deadline: u32,
+}
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct ResultSubmitted {
+	job_id: u64,
+	worker: AccountId32,
+}
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct WorkerSlashed {
+	job_id: u64,
+	who: AccountId32,
+	fault: Value,
+	amount: u128,
+}
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct JobRefunded {
+	job_id: u64,
+	submitter: AccountId32,
+	amount: u128,
+	reason: Value,
+}
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct DisputeResolved {
+	job_id: u64,
+	outcome: Value,
+	confirming: u32,
+	rejecting: u32,
+}
+
+/// The `Jobs` events of interest, collected from blocks.
+#[derive(Debug, Default)]
+struct JobEvents {
+	/// Every `Jobs` event seen, by block: the trace a failure prints.
+	trace: Vec<(u64, String)>,
+	results: Vec<(u64, ResultSubmitted)>,
+	slashes: Vec<WorkerSlashed>,
+	refunds: Vec<JobRefunded>,
+	disputes: Vec<DisputeResolved>,
+}
+
+impl JobEvents {
+	/// Adds the `Jobs` events of finalized block `number`.
+	async fn read_block(&mut self, api: &Api, number: u64) {
+		for event in events_of_block(api, number).await.iter() {
+			let event = event.expect("a decodable event");
+			if event.pallet_name() != "Jobs" {
+				continue;
+			}
+			self.trace.push((number, event.event_name().to_string()));
+			match event.event_name() {
+				"ResultSubmitted" => self
+					.results
+					.push((number, event.decode_fields_unchecked_as().unwrap())),
+				"WorkerSlashed" => self
+					.slashes
+					.push(event.decode_fields_unchecked_as().unwrap()),
+				"JobRefunded" => self
+					.refunds
+					.push(event.decode_fields_unchecked_as().unwrap()),
+				"DisputeResolved" => self
+					.disputes
+					.push(event.decode_fields_unchecked_as().unwrap()),
+				_ => {}
+			}
+		}
+	}
+}
+
+/// Submits a SmolLM2 job from Alice; returns its assignment.
+async fn submit_job(api: &Api, node: &TestNode, input: &JobInput) -> (u64, JobAssigned) {
+	let call = dynamic::transaction(
+		"Jobs",
+		"submit_job",
+		(
+			Value::u128(SMOLLM2.into()),
+			input_value(input),
+			Value::u128(FEE),
+		),
+	);
+	let (block, events) = submit(api, node, &call, &dev::alice()).await;
+	let assigned = events
+		.iter()
+		.map(|event| event.expect("a decodable event"))
+		.find(|event| event.pallet_name() == "Jobs" && event.event_name() == "JobAssigned")
+		.expect("a JobAssigned event")
+		.decode_fields_unchecked_as::<JobAssigned>()
+		.expect("JobAssigned fields");
+	(block, assigned)
+}
+
+/// The free and held balance of `who`.
+async fn balance(api: &Api, who: &AccountId32) -> (u128, u128) {
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct AccountInfo {
+		data: AccountData,
+	}
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct AccountData {
+		free: u128,
+		reserved: u128,
+	}
+	let info = api
+		.at_current_block()
+		.await
+		.expect("the current block")
+		.storage()
+		.fetch(
+			dynamic::storage::<(AccountId32,), AccountInfo>("System", "Account"),
+			(who.clone(),),
+		)
+		.await
+		.expect("the account")
+		.decode()
+		.expect("an AccountInfo");
+	(info.data.free, info.data.reserved)
+}
+
+/// The fees `who` paid for the transactions in `events`.
+fn fees_paid(events: &subxt::extrinsics::ExtrinsicEvents<subxt::PolkadotConfig>) -> u128 {
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct TransactionFeePaid {
+		actual_fee: u128,
+		tip: u128,
+	}
+	events
+		.iter()
+		.map(|event| event.expect("a decodable event"))
+		.filter(|event| {
+			event.pallet_name() == "TransactionPayment"
+				&& event.event_name() == "TransactionFeePaid"
+		})
+		.map(|event| {
+			let fee = event
+				.decode_fields_unchecked_as::<TransactionFeePaid>()
+				.unwrap();
+			fee.actual_fee + fee.tip
+		})
+		.sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded() {
+	let models_dir = default_models_dir();
+	let models = models_dir.to_str().expect("a UTF-8 path");
+	// The honest node: Alice authors blocks and serves //Alice//worker.
+	let mut honest = TestNode::start(&[
+		"--dev",
+		"--worker",
+		"--models-dir",
+		models,
+		"--node-key",
+		NODE_KEY,
+		"--log",
+		"runtime::jobs::ocw=debug,verity::inference=debug",
+	]);
+	let api = honest.connect(Duration::from_secs(120)).await;
+	// The liar: serves //Bob//worker (its keys come with --bob) and alters every output.
+	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{PEER_ID}", honest.p2p_port);
+	let mut liar = TestNode::start(&[
+		"--chain",
+		"dev",
+		"--bob",
+		"--worker",
+		"--test-fault-alter-outputs",
+		"--models-dir",
+		models,
+		"--bootnodes",
+		&bootnode,
+		"--node-key",
+		SECOND_NODE_KEY,
+		"--log",
+		"runtime::jobs::ocw=debug,verity::inference=debug",
+	]);
+	let _liar_api = liar.connect(Duration::from_secs(120)).await;
+
+	// //Bob//worker joins the market with a large bond, so that it is drawn for nearly every job.
+	let alice = dev::alice();
+	let liar_key = Keypair::from_uri(&"//Bob//worker".parse::<SecretUri>().unwrap()).unwrap();
+	let liar_id: AccountId32 = liar_key.public_key().to_account_id();
+	let liar_receipt_key = ed25519::Pair::from_string("//Bob//worker", None)
+		.unwrap()
+		.public();
+	let fund = dynamic::transaction(
+		"Balances",
+		"transfer_keep_alive",
+		(
+			liar_key.public_key().to_address::<()>(),
+			Value::u128(200_000 * UNIT),
+		),
+	);
+	submit(&api, &honest, &fund, &alice).await;
+	let bond = dynamic::transaction("Workers", "bond", (Value::u128(150_000 * UNIT),));
+	submit(&api, &honest, &bond, &liar_key).await;
+	let register = dynamic::transaction(
+		"Workers",
+		"register_worker",
+		(
+			Value::unnamed_composite([Value::u128(SMOLLM2.into())]),
+			Value::from_bytes(liar_receipt_key.0),
+		),
+	);
+	submit(&api, &honest, &register, &liar_key).await;
+
+	// The challenge window is widened so that the test's transactions (each waits for finality)
+	// fit in it. Random audits stay on (the economic check refuses a zero audit rate): an audit
+	// may catch the lie before the user's challenge does, and either way the jury decides.
+	let mut params = api
+		.at_current_block()
+		.await
+		.unwrap()
+		.storage()
+		.fetch(dynamic::storage::<(), Value>("Jobs", "Params"), ())
+		.await
+		.expect("the parameters")
+		.decode()
+		.expect("a value");
+	set_field(&mut params, "challenge_window", Value::u128(30));
+	let set_params = dynamic::transaction(
+		"Sudo",
+		"sudo",
+		(Value::unnamed_variant(
+			"Jobs",
+			[Value::named_variant("set_params", [("params", params)])],
+		),),
+	);
+	let (_, events) = submit(&api, &honest, &set_params, &alice).await;
+	let changed = events
+		.iter()
+		.map(|event| event.expect("a decodable event"))
+		.any(|event| event.pallet_name() == "Jobs" && event.event_name() == "ParamsChanged");
+	assert!(changed, "sudo set the parameters");
+
+	// Alice submits jobs until one is drawn for the liar (its bond is 98.7% of the bonds).
+	let input = JobInput::generate("Name a primary colour.", 12).expect("a valid prompt");
+	let mut job = None;
+	for _ in 0..5 {
+		let (block, assigned) = submit_job(&api, &honest, &input).await;
+		if assigned.worker == liar_id {
+			job = Some((block, assigned));
+			break;
+		}
+	}
+	let (submitted_block, assigned) = job.expect("a job drawn for the liar in five tries");
+	let job_id = assigned.job_id;
+
+	// The liar answers; the user computes the job locally and sees the output is wrong.
+	let mut seen = JobEvents::default();
+	let mut next = submitted_block;
+	let deadline = Instant::now() + Duration::from_secs(240);
+	let result_block = loop {
+		assert!(
+			Instant::now() < deadline,
+			"no result; liar log:\n{}",
+			liar.log()
+		);
+		seen.read_block(&api, next).await;
+		next += 1;
+		if let Some((block, result)) = seen.results.iter().find(|(_, r)| r.job_id == job_id) {
+			assert_eq!(result.worker, liar_id, "the liar's node answered");
+			break *block;
+		}
+	};
+	let claimed: JobOutput = {
+		let at = api.at_block(result_block).await.unwrap();
+		let raw = at
+			.storage()
+			.fetch(
+				dynamic::storage::<(u64,), Value>("Jobs", "Results"),
+				(job_id,),
+			)
+			.await
+			.expect("the result");
+		codec::Decode::decode(&mut raw.bytes()).expect("a JobOutput")
+	};
+	let local = LoadedModel::load(ModelId::SmolLm2, &models_dir)
+		.expect("the models are fetched")
+		.run(&input)
+		.expect("local inference");
+	assert_ne!(
+		claimed, local,
+		"the liar's output differs from local inference"
+	);
+
+	// Charlie challenges: commit, then reveal in a later block.
+	let charlie = dev::charlie();
+	let salt = [7u8; 32];
+	let commitment =
+		pallet_jobs::commitments::challenge_commitment(&charlie.public_key().0, job_id, &salt);
+	let commit = dynamic::transaction(
+		"Jobs",
+		"commit_challenge",
+		(Value::from_bytes(commitment.0),),
+	);
+	submit(&api, &honest, &commit, &charlie).await;
+	let reveal = dynamic::transaction(
+		"Jobs",
+		"reveal_challenge",
+		(Value::u128(job_id.into()), Value::from_bytes(salt)),
+	);
+	let (revealed_block, _) = submit(&api, &honest, &reveal, &charlie).await;
+
+	// The honest worker's node sits on the jury, re-executes and rejects the result.
+	next = next.max(result_block + 1);
+	while !seen.disputes.iter().any(|d| d.job_id == job_id) {
+		assert!(
+			Instant::now() < deadline + Duration::from_secs(120),
+			"the dispute was not resolved: {seen:?}; honest log:\n{}",
+			honest.log()
+		);
+		seen.read_block(&api, next).await;
+		next += 1;
+	}
+	let dispute = seen.disputes.iter().find(|d| d.job_id == job_id).unwrap();
+	assert_eq!(variant_name(&dispute.outcome), "ResultRejected");
+	assert_eq!((dispute.confirming, dispute.rejecting), (0, 1));
+	let slash = seen
+		.slashes
+		.iter()
+		.find(|s| s.job_id == job_id && s.who == liar_id)
+		.expect("the liar is slashed");
+	assert_eq!(variant_name(&slash.fault), "WrongResult");
+	assert!(slash.amount > 0);
+	let refund = seen
+		.refunds
+		.iter()
+		.find(|r| r.job_id == job_id)
+		.expect("the user is refunded");
+	assert_eq!(refund.submitter, alice.public_key().to_account_id());
+	assert_eq!(refund.amount, FEE);
+	assert_eq!(variant_name(&refund.reason), "ResultRejected");
+	let audited = seen.trace.iter().any(|(_, name)| name == "AuditStarted");
+	println!(
+		"lying worker: result in block {result_block}, challenged in block {revealed_block}, \
+		 rejected 1–0 by the jury of {} in block {}; liar slashed {} VRT, user refunded {} VRT",
+		if audited {
+			"a random audit"
+		} else {
+			"the challenge"
+		},
+		next - 1,
+		slash.amount as f64 / UNIT as f64,
+		refund.amount as f64 / UNIT as f64
+	);
+	let _ = liar.stop(Duration::from_secs(60));
+	let status = honest.stop(Duration::from_secs(60));
+	assert!(status.success(), "verity-node exits cleanly, got {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_a_job_whose_worker_is_down_is_refunded_after_its_deadline() {
+	// //Alice//worker is registered at genesis, but no node serves it.
+	let mut node = TestNode::start(&["--dev"]);
+	let api = node.connect(Duration::from_secs(120)).await;
+	let alice = dev::alice();
+	let alice_id = alice.public_key().to_account_id();
+	let (free_before, held_before) = balance(&api, &alice_id).await;
+
+	let input = JobInput::generate("Is anyone there?", 8).expect("a valid prompt");
+	let call = dynamic::transaction(
+		"Jobs",
+		"submit_job",
+		(
+			Value::u128(SMOLLM2.into()),
+			input_value(&input),
+			Value::u128(FEE),
+		),
+	);
+	let (submitted_block, events) = submit(&api, &node, &call, &alice).await;
+	let fee_paid = fees_paid(&events);
+	let assigned = events
+		.iter()
+		.map(|event| event.expect("a decodable event"))
+		.find(|event| event.pallet_name() == "Jobs" && event.event_name() == "JobAssigned")
+		.expect("a JobAssigned event")
+		.decode_fields_unchecked_as::<JobAssigned>()
+		.expect("JobAssigned fields");
+	let (_, held_while_open) = balance(&api, &alice_id).await;
+	assert_eq!(held_while_open, held_before + FEE, "the fee is held");
+
+	let mut seen = JobEvents::default();
+	let mut next = submitted_block;
+	let deadline = Instant::now() + Duration::from_secs(180);
+	while !seen.refunds.iter().any(|r| r.job_id == assigned.job_id) {
+		assert!(
+			Instant::now() < deadline,
+			"no refund: {seen:?}; log:\n{}",
+			node.log()
+		);
+		seen.read_block(&api, next).await;
+		next += 1;
+	}
+	let refunded_block = next - 1;
+	assert!(seen.results.is_empty(), "nobody answered");
+	let slash = seen
+		.slashes
+		.iter()
+		.find(|s| s.job_id == assigned.job_id)
+		.expect("the silent worker is slashed");
+	assert_eq!(slash.who, assigned.worker);
+	assert_eq!(variant_name(&slash.fault), "MissedDeadline");
+	let refund = seen
+		.refunds
+		.iter()
+		.find(|r| r.job_id == assigned.job_id)
+		.unwrap();
+	assert_eq!(refund.amount, FEE, "the whole fee comes back");
+	assert_eq!(variant_name(&refund.reason), "NoWorker");
+	assert!(u64::from(assigned.deadline) < refunded_block);
+
+	// No funds lost: Alice is down exactly the transaction fee.
+	let (free_after, held_after) = balance(&api, &alice_id).await;
+	assert_eq!(held_after, held_before);
+	assert_eq!(free_after, free_before - fee_paid);
+	println!(
+		"worker down: job submitted in block {submitted_block}, deadline {}, refunded in block \
+		 {refunded_block}; the worker was slashed {} VRT; the user paid only the {} VRT \
+		 transaction fee",
+		assigned.deadline,
+		slash.amount as f64 / UNIT as f64,
+		fee_paid as f64 / UNIT as f64
+	);
+	let status = node.stop(Duration::from_secs(60));
+	assert!(status.success(), "verity-node exits cleanly, got {status}");
+}
