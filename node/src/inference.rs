@@ -366,6 +366,87 @@ mod tests {
 		.is_err());
 	}
 
+	/// Asks until the service answers something other than `Pending`.
+	fn wait_for(service: &InferenceService, model: ModelId, input: &JobInput) -> InferencePoll {
+		let deadline = Instant::now() + std::time::Duration::from_secs(120);
+		loop {
+			match service.poll(model.model_hash().0, input.clone()) {
+				InferencePoll::Pending if Instant::now() < deadline => {
+					std::thread::sleep(std::time::Duration::from_millis(20))
+				}
+				answer => return answer,
+			}
+		}
+	}
+
+	/// A service for MiniLM from the fetched models, or `None` (test skipped, visibly) when the
+	/// models are not there and `VERITY_REQUIRE_MODELS` is not set.
+	fn minilm_service(alter_outputs: bool) -> Option<Arc<InferenceService>> {
+		let config = WorkerConfig {
+			models_dir: verity_inference::default_models_dir(),
+			models: vec![ModelId::MiniLm],
+			alter_outputs,
+		};
+		match InferenceService::start(&config, None) {
+			Ok(service) => Some(service),
+			Err(error) if std::env::var_os("VERITY_REQUIRE_MODELS").is_none() => {
+				eprintln!("skipped (run scripts/fetch-models.sh): {error}");
+				None
+			}
+			Err(error) => panic!("{error}"),
+		}
+	}
+
+	#[test]
+	fn a_request_is_queued_then_answered_with_what_the_engine_computes() {
+		let Some(service) = minilm_service(false) else {
+			return;
+		};
+		let input = JobInput::embed(&["a cat sits on the mat"]).unwrap();
+		let hash = ModelId::MiniLm.model_hash().0;
+		assert_eq!(service.poll(hash, input.clone()), InferencePoll::Pending);
+		let InferencePoll::Ready(output) = wait_for(&service, ModelId::MiniLm, &input) else {
+			panic!("no output");
+		};
+		let local = LoadedModel::load(ModelId::MiniLm, &verity_inference::default_models_dir())
+			.unwrap()
+			.run(&input)
+			.unwrap();
+		assert_eq!(output, local, "the service runs the engine unchanged");
+		// Kept: asking again answers at once, with the same output.
+		assert_eq!(service.poll(hash, input), InferencePoll::Ready(output));
+
+		// A generation input for an embedding model fails, is reported once, and is retried.
+		let wrong = JobInput::generate("hello", 4).unwrap();
+		let InferencePoll::Failed(InferenceError::Engine(message)) =
+			wait_for(&service, ModelId::MiniLm, &wrong)
+		else {
+			panic!("a wrong job kind fails");
+		};
+		assert!(String::from_utf8_lossy(&message).contains("not Generate jobs"));
+		assert_eq!(
+			service.poll(hash, wrong),
+			InferencePoll::Pending,
+			"asked again: rerun"
+		);
+	}
+
+	#[test]
+	fn a_faulty_worker_answers_an_altered_output() {
+		let Some(service) = minilm_service(true) else {
+			return;
+		};
+		let input = JobInput::embed(&["a cat sits on the mat"]).unwrap();
+		let InferencePoll::Ready(output) = wait_for(&service, ModelId::MiniLm, &input) else {
+			panic!("no output");
+		};
+		let local = LoadedModel::load(ModelId::MiniLm, &verity_inference::default_models_dir())
+			.unwrap()
+			.run(&input)
+			.unwrap();
+		assert_eq!(output, alter(local));
+	}
+
 	#[test]
 	fn a_node_without_a_model_answers_unknown_model_and_a_missing_file_is_refused() {
 		let empty = tempfile::tempdir().unwrap();

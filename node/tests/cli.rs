@@ -69,3 +69,63 @@ fn dev_chain_spec_builds_raw() {
 		"the raw spec carries the runtime code"
 	);
 }
+
+#[test]
+fn a_worker_without_its_model_files_refuses_to_start_and_says_why() {
+	let empty = tempfile::tempdir().expect("a temporary directory");
+	let base = tempfile::tempdir().expect("a temporary directory");
+	let output = Command::new(node_binary())
+		.args(["--dev", "--worker", "--models-dir"])
+		.arg(empty.path())
+		.arg("--base-path")
+		.arg(base.path())
+		.args([
+			"--rpc-port",
+			"0",
+			"--port",
+			"0",
+			"--no-prometheus",
+			"--no-telemetry",
+		])
+		.output()
+		.expect("verity-node runs");
+	assert!(
+		!output.status.success(),
+		"a worker without models must not start"
+	);
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(
+		stderr.contains("cannot serve model smollm2")
+			&& stderr.contains("is missing")
+			&& stderr.contains("fetch-models.sh"),
+		"the error names the model, the missing file and the fix; stderr:\n{stderr}"
+	);
+}
+
+#[test]
+fn an_unknown_worker_model_is_refused() {
+	let output = Command::new(node_binary())
+		.args(["--dev", "--worker", "--worker-models", "smollm2,gpt-5"])
+		.output()
+		.expect("verity-node runs");
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(
+		stderr.contains("unknown model `gpt-5`"),
+		"stderr:\n{stderr}"
+	);
+}
+
+#[test]
+fn the_fault_injection_flag_needs_worker() {
+	let output = Command::new(node_binary())
+		.args(["--dev", "--test-fault-alter-outputs"])
+		.output()
+		.expect("verity-node runs");
+	assert!(
+		!output.status.success(),
+		"the test-only flag alone is an error"
+	);
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("--worker"), "stderr:\n{stderr}");
+}

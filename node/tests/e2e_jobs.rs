@@ -261,6 +261,28 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 		);
 	}
 
+	// The node's Prometheus endpoint counted both runs.
+	let metrics = node.metrics();
+	for model in ["smollm2", "minilm"] {
+		let runs = metrics
+			.lines()
+			.find(|line| {
+				line.starts_with("verity_inference_jobs_total{")
+					&& line.contains(&format!("model=\"{model}\""))
+			})
+			.and_then(|line| line.rsplit(' ').next())
+			.and_then(|count| count.parse::<u64>().ok())
+			.unwrap_or_else(|| panic!("no run count for {model} in the metrics:\n{metrics}"));
+		assert!(runs >= 1, "{model} ran {runs} times");
+		assert!(
+			metrics
+				.lines()
+				.any(|line| line.starts_with("verity_inference_seconds_count{")
+					&& line.contains(&format!("model=\"{model}\""))),
+			"an inference time histogram for {model}:\n{metrics}"
+		);
+	}
+
 	let status = node.stop(Duration::from_secs(60));
 	assert!(status.success(), "verity-node exits cleanly, got {status}");
 }

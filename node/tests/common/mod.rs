@@ -35,6 +35,8 @@ pub struct TestNode {
 	pub rpc_port: u16,
 	/// The peer-to-peer port.
 	pub p2p_port: u16,
+	/// The Prometheus port.
+	pub prometheus_port: u16,
 	_base_path: tempfile::TempDir,
 }
 
@@ -63,6 +65,7 @@ impl TestNode {
 			log_path,
 			rpc_port,
 			p2p_port,
+			prometheus_port,
 			_base_path: base_path,
 		}
 	}
@@ -70,6 +73,19 @@ impl TestNode {
 	/// The WebSocket URL of the node's RPC server.
 	pub fn ws_url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The node's Prometheus metrics, as text.
+	pub fn metrics(&self) -> String {
+		use std::io::{Read, Write};
+		let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.prometheus_port))
+			.expect("the Prometheus endpoint answers");
+		stream
+			.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+			.expect("a request");
+		let mut response = String::new();
+		stream.read_to_string(&mut response).expect("a response");
+		response
 	}
 
 	/// The node's log so far (for failure messages).

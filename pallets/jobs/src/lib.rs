@@ -834,23 +834,10 @@ pub mod pallet {
 			commitment: Hash,
 		) -> DispatchResult {
 			let juror = ensure_signed(origin)?;
-			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-			let JobStatus::Disputed {
-				commit_until,
-				by_council: false,
-				..
-			} = job.status
-			else {
-				return Err(Error::<T>::NotDisputed.into());
-			};
+			let (_, commit_until, mut jury) = Self::jury_of(job_id)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now <= commit_until, Error::<T>::CommitPhaseOver);
-			let mut jury = Juries::<T>::get(job_id).ok_or(Error::<T>::NotDisputed)?;
-			let seat = jury
-				.iter_mut()
-				.find(|(account, _)| *account == juror)
-				.map(|(_, seat)| seat)
-				.ok_or(Error::<T>::NotAJuror)?;
+			let seat = Self::seat_of(&mut jury, &juror)?;
 			ensure!(seat.commitment.is_none(), Error::<T>::AlreadyCommitted);
 			seat.commitment = Some(commitment);
 			Juries::<T>::insert(job_id, jury);
@@ -869,23 +856,10 @@ pub mod pallet {
 			salt: [u8; 32],
 		) -> DispatchResult {
 			let juror = ensure_signed(origin)?;
-			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
-			let JobStatus::Disputed {
-				commit_until,
-				by_council: false,
-				..
-			} = job.status
-			else {
-				return Err(Error::<T>::NotDisputed.into());
-			};
+			let (job, commit_until, mut jury) = Self::jury_of(job_id)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now > commit_until, Error::<T>::RevealTooEarly);
-			let mut jury = Juries::<T>::get(job_id).ok_or(Error::<T>::NotDisputed)?;
-			let seat = jury
-				.iter_mut()
-				.find(|(account, _)| *account == juror)
-				.map(|(_, seat)| seat)
-				.ok_or(Error::<T>::NotAJuror)?;
+			let seat = Self::seat_of(&mut jury, &juror)?;
 			let commitment = seat.commitment.ok_or(Error::<T>::NotCommitted)?;
 			ensure!(seat.vote.is_none(), Error::<T>::AlreadyRevealed);
 			ensure!(
@@ -957,6 +931,32 @@ pub mod pallet {
 		pub fn genesis_hash() -> Hash {
 			let hash = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
 			Hash::from_slice(hash.as_ref())
+		}
+
+		/// A job in dispute before a jury: the job, the last block of vote commitments, the jury.
+		fn jury_of(job_id: JobId) -> Result<(JobOf<T>, BlockNumberFor<T>, JuryOf<T>), Error<T>> {
+			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			let JobStatus::Disputed {
+				commit_until,
+				by_council: false,
+				..
+			} = job.status
+			else {
+				return Err(Error::<T>::NotDisputed);
+			};
+			let jury = Juries::<T>::get(job_id).ok_or(Error::<T>::NotDisputed)?;
+			Ok((job, commit_until, jury))
+		}
+
+		/// The seat of `juror` on `jury`.
+		fn seat_of<'a>(
+			jury: &'a mut JuryOf<T>,
+			juror: &T::AccountId,
+		) -> Result<&'a mut JurySeat, Error<T>> {
+			jury.iter_mut()
+				.find(|(account, _)| account == juror)
+				.map(|(_, seat)| seat)
+				.ok_or(Error::<T>::NotAJuror)
 		}
 
 		/// A seed for a draw about `job_id`, from the runtime's randomness for `context`.

@@ -114,6 +114,10 @@ impl<T: Config> Pallet<T> {
 							&& now.saturating_add(1u32.into()) < *resolve_at
 						{
 							Self::reveal_juror_vote(now, job_id, juror);
+						} else if seat.vote.is_some() {
+							// Revealed on chain: the kept vote and salt are no longer needed.
+							let key = Self::vote_key(job_id, juror);
+							StorageValueRef::persistent(&key).clear();
 						}
 					}
 				}

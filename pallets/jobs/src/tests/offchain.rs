@@ -12,6 +12,8 @@ use sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
 use verity_inference_interface::{InferenceBackend, InferenceExt, InferencePoll};
 use verity_primitives::keys::RECEIPT_KEY_TYPE;
 
+use codec::Encode;
+
 use super::*;
 use crate::offchain::RESEND_AFTER;
 
@@ -233,6 +235,15 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 			dispatch(who, call);
 		}
 
+		let kept = |juror: &AccountId| {
+			let key = (b"verity/jobs/vote/", job_id, juror).encode();
+			sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, &key)
+		};
+		assert!(
+			jurors.iter().all(|juror| kept(juror).is_some()),
+			"votes kept for the reveal"
+		);
+
 		// Reveal phase: the kept votes come back with their salts and match the commitments.
 		run_to_block(commit_until);
 		offchain_worker();
@@ -249,6 +260,12 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 		for (who, call) in reveals {
 			dispatch(who, call);
 		}
+		// Revealed on chain: the next run forgets the kept votes.
+		offchain_worker();
+		assert!(
+			jurors.iter().all(|juror| kept(juror).is_none()),
+			"kept votes forgotten"
+		);
 		run_to_block(resolve_at);
 		assert!(events().contains(&Event::DisputeResolved {
 			job_id,
