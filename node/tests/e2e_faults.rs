@@ -5,9 +5,9 @@
 //!   challenges it (unless a random audit got there first); the jury (the honest
 //!   `//Alice//worker`, whose node re-executes the job from its off-chain worker) rejects it: the
 //!   liar is slashed, the user refunded.
-//! * A worker that never answers: a development chain whose node runs without `--worker`. The
-//!   job's deadline passes, the worker is slashed and, with no other worker, the user gets the
-//!   whole fee back.
+//! * A worker whose node is stopped: the job drawn for it is not answered; after its deadline the
+//!   silent worker is slashed and the job reassigned to the other worker, whose node serves it.
+//!   The user's fee is never lost: it pays the worker that did the job.
 
 mod common;
 
@@ -75,6 +75,14 @@ struct JobRefunded {
 
 #[derive(Debug, DecodeAsType)]
 #[decode_as_type(crate_path = "scale_decode")]
+struct JobFinalized {
+	job_id: u64,
+	worker: AccountId32,
+	paid: u128,
+}
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
 struct DisputeResolved {
 	job_id: u64,
 	outcome: Value,
@@ -87,7 +95,9 @@ struct DisputeResolved {
 struct JobEvents {
 	/// Every `Jobs` event seen, by block: the trace a failure prints.
 	trace: Vec<(u64, String)>,
+	assignments: Vec<(u64, JobAssigned)>,
 	results: Vec<(u64, ResultSubmitted)>,
+	finalized: Vec<JobFinalized>,
 	slashes: Vec<WorkerSlashed>,
 	refunds: Vec<JobRefunded>,
 	disputes: Vec<DisputeResolved>,
@@ -103,6 +113,12 @@ impl JobEvents {
 			}
 			self.trace.push((number, event.event_name().to_string()));
 			match event.event_name() {
+				"JobAssigned" => self
+					.assignments
+					.push((number, event.decode_fields_unchecked_as().unwrap())),
+				"JobFinalized" => self
+					.finalized
+					.push(event.decode_fields_unchecked_as().unwrap()),
 				"ResultSubmitted" => self
 					.results
 					.push((number, event.decode_fields_unchecked_as().unwrap())),
@@ -172,92 +188,111 @@ async fn balance(api: &Api, who: &AccountId32) -> (u128, u128) {
 	(info.data.free, info.data.reserved)
 }
 
-/// The fees `who` paid for the transactions in `events`.
-fn fees_paid(events: &subxt::extrinsics::ExtrinsicEvents<subxt::PolkadotConfig>) -> u128 {
-	#[derive(Debug, DecodeAsType)]
-	#[decode_as_type(crate_path = "scale_decode")]
-	struct TransactionFeePaid {
-		actual_fee: u128,
-		tip: u128,
+/// Two worker nodes on one development chain: the first is Alice's validator serving
+/// `//Alice//worker` (bonded at genesis); the second serves `//Bob//worker` (its keys come with
+/// `--bob`), which joins the market with a large bond so that it is drawn for nearly every job.
+struct TwoWorkers {
+	first: TestNode,
+	second: TestNode,
+	api: Api,
+	/// `//Bob//worker`'s account.
+	bob_worker: AccountId32,
+}
+
+impl TwoWorkers {
+	/// Starts both nodes (the second with `extra` flags) and registers `//Bob//worker`.
+	async fn start(extra: &[&str]) -> Self {
+		let models_dir = default_models_dir();
+		let models = models_dir.to_str().expect("a UTF-8 path");
+		let log = "runtime::jobs::ocw=debug,verity::inference=debug";
+		let mut first = TestNode::start(&[
+			"--dev",
+			"--worker",
+			"--models-dir",
+			models,
+			"--node-key",
+			NODE_KEY,
+			"--log",
+			log,
+		]);
+		let api = first.connect(Duration::from_secs(120)).await;
+		let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{PEER_ID}", first.p2p_port);
+		let mut args = vec![
+			"--chain",
+			"dev",
+			"--bob",
+			"--worker",
+			"--models-dir",
+			models,
+			"--bootnodes",
+			&bootnode,
+			"--node-key",
+			SECOND_NODE_KEY,
+			"--log",
+			log,
+		];
+		args.extend_from_slice(extra);
+		let mut second = TestNode::start(&args);
+		second.connect(Duration::from_secs(120)).await;
+
+		let alice = dev::alice();
+		let key = Keypair::from_uri(&"//Bob//worker".parse::<SecretUri>().unwrap()).unwrap();
+		let receipt_key = ed25519::Pair::from_string("//Bob//worker", None)
+			.unwrap()
+			.public();
+		let fund = dynamic::transaction(
+			"Balances",
+			"transfer_keep_alive",
+			(
+				key.public_key().to_address::<()>(),
+				Value::u128(200_000 * UNIT),
+			),
+		);
+		submit(&api, &first, &fund, &alice).await;
+		let bond = dynamic::transaction("Workers", "bond", (Value::u128(150_000 * UNIT),));
+		submit(&api, &first, &bond, &key).await;
+		let register = dynamic::transaction(
+			"Workers",
+			"register_worker",
+			(
+				Value::unnamed_composite([Value::u128(SMOLLM2.into())]),
+				Value::from_bytes(receipt_key.0),
+			),
+		);
+		submit(&api, &first, &register, &key).await;
+		Self {
+			first,
+			second,
+			api,
+			bob_worker: key.public_key().to_account_id(),
+		}
 	}
-	events
-		.iter()
-		.map(|event| event.expect("a decodable event"))
-		.filter(|event| {
-			event.pallet_name() == "TransactionPayment"
-				&& event.event_name() == "TransactionFeePaid"
-		})
-		.map(|event| {
-			let fee = event
-				.decode_fields_unchecked_as::<TransactionFeePaid>()
-				.unwrap();
-			fee.actual_fee + fee.tip
-		})
-		.sum()
+}
+
+/// Alice submits jobs until one is drawn for `worker` (with 98.7% of the bonds, `//Bob//worker`
+/// nearly always is).
+async fn submit_job_for(
+	api: &Api,
+	node: &TestNode,
+	input: &JobInput,
+	worker: &AccountId32,
+) -> (u64, JobAssigned) {
+	for _ in 0..5 {
+		let (block, assigned) = submit_job(api, node, input).await;
+		if assigned.worker == *worker {
+			return (block, assigned);
+		}
+	}
+	panic!("no job drawn for {worker} in five tries");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded() {
-	let models_dir = default_models_dir();
-	let models = models_dir.to_str().expect("a UTF-8 path");
-	// The honest node: Alice authors blocks and serves //Alice//worker.
-	let mut honest = TestNode::start(&[
-		"--dev",
-		"--worker",
-		"--models-dir",
-		models,
-		"--node-key",
-		NODE_KEY,
-		"--log",
-		"runtime::jobs::ocw=debug,verity::inference=debug",
-	]);
-	let api = honest.connect(Duration::from_secs(120)).await;
-	// The liar: serves //Bob//worker (its keys come with --bob) and alters every output.
-	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{PEER_ID}", honest.p2p_port);
-	let mut liar = TestNode::start(&[
-		"--chain",
-		"dev",
-		"--bob",
-		"--worker",
-		"--test-fault-alter-outputs",
-		"--models-dir",
-		models,
-		"--bootnodes",
-		&bootnode,
-		"--node-key",
-		SECOND_NODE_KEY,
-		"--log",
-		"runtime::jobs::ocw=debug,verity::inference=debug",
-	]);
-	let _liar_api = liar.connect(Duration::from_secs(120)).await;
-
-	// //Bob//worker joins the market with a large bond, so that it is drawn for nearly every job.
+	// The second node lies: it alters every output.
+	let net = TwoWorkers::start(&["--test-fault-alter-outputs"]).await;
+	let (api, honest, liar, liar_id) = (&net.api, &net.first, &net.second, &net.bob_worker);
 	let alice = dev::alice();
-	let liar_key = Keypair::from_uri(&"//Bob//worker".parse::<SecretUri>().unwrap()).unwrap();
-	let liar_id: AccountId32 = liar_key.public_key().to_account_id();
-	let liar_receipt_key = ed25519::Pair::from_string("//Bob//worker", None)
-		.unwrap()
-		.public();
-	let fund = dynamic::transaction(
-		"Balances",
-		"transfer_keep_alive",
-		(
-			liar_key.public_key().to_address::<()>(),
-			Value::u128(200_000 * UNIT),
-		),
-	);
-	submit(&api, &honest, &fund, &alice).await;
-	let bond = dynamic::transaction("Workers", "bond", (Value::u128(150_000 * UNIT),));
-	submit(&api, &honest, &bond, &liar_key).await;
-	let register = dynamic::transaction(
-		"Workers",
-		"register_worker",
-		(
-			Value::unnamed_composite([Value::u128(SMOLLM2.into())]),
-			Value::from_bytes(liar_receipt_key.0),
-		),
-	);
-	submit(&api, &honest, &register, &liar_key).await;
+	let models_dir = default_models_dir();
 
 	// The challenge window is widened so that the test's transactions (each waits for finality)
 	// fit in it. Random audits stay on (the economic check refuses a zero audit rate): an audit
@@ -288,17 +323,9 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 		.any(|event| event.pallet_name() == "Jobs" && event.event_name() == "ParamsChanged");
 	assert!(changed, "sudo set the parameters");
 
-	// Alice submits jobs until one is drawn for the liar (its bond is 98.7% of the bonds).
+	// Alice submits jobs until one is drawn for the liar.
 	let input = JobInput::generate("Name a primary colour.", 12).expect("a valid prompt");
-	let mut job = None;
-	for _ in 0..5 {
-		let (block, assigned) = submit_job(&api, &honest, &input).await;
-		if assigned.worker == liar_id {
-			job = Some((block, assigned));
-			break;
-		}
-	}
-	let (submitted_block, assigned) = job.expect("a job drawn for the liar in five tries");
+	let (submitted_block, assigned) = submit_job_for(api, honest, &input, liar_id).await;
 	let job_id = assigned.job_id;
 
 	// The liar answers; the user computes the job locally and sees the output is wrong.
@@ -314,7 +341,7 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 		seen.read_block(&api, next).await;
 		next += 1;
 		if let Some((block, result)) = seen.results.iter().find(|(_, r)| r.job_id == job_id) {
-			assert_eq!(result.worker, liar_id, "the liar's node answered");
+			assert_eq!(result.worker, *liar_id, "the liar's node answered");
 			break *block;
 		}
 	};
@@ -374,7 +401,7 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 	let slash = seen
 		.slashes
 		.iter()
-		.find(|s| s.job_id == job_id && s.who == liar_id)
+		.find(|s| s.job_id == job_id && s.who == *liar_id)
 		.expect("the liar is slashed");
 	assert_eq!(variant_name(&slash.fault), "WrongResult");
 	assert!(slash.amount > 0);
@@ -399,84 +426,99 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 		slash.amount as f64 / UNIT as f64,
 		refund.amount as f64 / UNIT as f64
 	);
-	let _ = liar.stop(Duration::from_secs(60));
-	let status = honest.stop(Duration::from_secs(60));
+	let TwoWorkers {
+		mut first,
+		mut second,
+		..
+	} = net;
+	let _ = second.stop(Duration::from_secs(60));
+	let status = first.stop(Duration::from_secs(60));
 	assert!(status.success(), "verity-node exits cleanly, got {status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_a_job_whose_worker_is_down_is_refunded_after_its_deadline() {
-	// //Alice//worker is registered at genesis, but no node serves it.
-	let mut node = TestNode::start(&["--dev"]);
-	let api = node.connect(Duration::from_secs(120)).await;
-	let alice = dev::alice();
-	let alice_id = alice.public_key().to_account_id();
-	let (free_before, held_before) = balance(&api, &alice_id).await;
-
-	let input = JobInput::generate("Is anyone there?", 8).expect("a valid prompt");
-	let call = dynamic::transaction(
-		"Jobs",
-		"submit_job",
-		(
-			Value::u128(SMOLLM2.into()),
-			input_value(&input),
-			Value::u128(FEE),
-		),
+async fn e2e_a_job_whose_worker_node_is_stopped_is_reassigned_and_served() {
+	let TwoWorkers {
+		first,
+		mut second,
+		api,
+		bob_worker,
+	} = TwoWorkers::start(&[]).await;
+	// //Bob//worker's node stops; the chain still draws it for jobs.
+	let status = second.stop(Duration::from_secs(60));
+	assert!(
+		status.success(),
+		"the second node exits cleanly, got {status}"
 	);
-	let (submitted_block, events) = submit(&api, &node, &call, &alice).await;
-	let fee_paid = fees_paid(&events);
-	let assigned = events
-		.iter()
-		.map(|event| event.expect("a decodable event"))
-		.find(|event| event.pallet_name() == "Jobs" && event.event_name() == "JobAssigned")
-		.expect("a JobAssigned event")
-		.decode_fields_unchecked_as::<JobAssigned>()
-		.expect("JobAssigned fields");
-	let (_, held_while_open) = balance(&api, &alice_id).await;
-	assert_eq!(held_while_open, held_before + FEE, "the fee is held");
+	let alice_id = dev::alice().public_key().to_account_id();
+	let alice_worker: AccountId32 =
+		Keypair::from_uri(&"//Alice//worker".parse::<SecretUri>().unwrap())
+			.unwrap()
+			.public_key()
+			.to_account_id();
+	let (_, held_before) = balance(&api, &alice_id).await;
+
+	let input = JobInput::generate("Who answers when the worker is gone?", 8).unwrap();
+	let (submitted_block, assigned) = submit_job_for(&api, &first, &input, &bob_worker).await;
+	let job_id = assigned.job_id;
 
 	let mut seen = JobEvents::default();
-	let mut next = submitted_block;
-	let deadline = Instant::now() + Duration::from_secs(180);
-	while !seen.refunds.iter().any(|r| r.job_id == assigned.job_id) {
+	let mut next = submitted_block + 1;
+	let deadline = Instant::now() + Duration::from_secs(240);
+	while !seen.finalized.iter().any(|f| f.job_id == job_id) {
 		assert!(
 			Instant::now() < deadline,
-			"no refund: {seen:?}; log:\n{}",
-			node.log()
+			"the job was not served: {seen:?}; log:\n{}",
+			first.log()
+		);
+		assert!(
+			!seen.refunds.iter().any(|r| r.job_id == job_id),
+			"refunded, not reassigned: {seen:?}"
 		);
 		seen.read_block(&api, next).await;
 		next += 1;
 	}
-	let refunded_block = next - 1;
-	assert!(seen.results.is_empty(), "nobody answered");
 	let slash = seen
 		.slashes
 		.iter()
-		.find(|s| s.job_id == assigned.job_id)
+		.find(|s| s.job_id == job_id)
 		.expect("the silent worker is slashed");
-	assert_eq!(slash.who, assigned.worker);
+	assert_eq!(slash.who, bob_worker);
 	assert_eq!(variant_name(&slash.fault), "MissedDeadline");
-	let refund = seen
-		.refunds
+	let (reassigned_block, reassigned) = seen
+		.assignments
 		.iter()
-		.find(|r| r.job_id == assigned.job_id)
-		.unwrap();
-	assert_eq!(refund.amount, FEE, "the whole fee comes back");
-	assert_eq!(variant_name(&refund.reason), "NoWorker");
-	assert!(u64::from(assigned.deadline) < refunded_block);
-
-	// No funds lost: Alice is down exactly the transaction fee.
-	let (free_after, held_after) = balance(&api, &alice_id).await;
-	assert_eq!(held_after, held_before);
-	assert_eq!(free_after, free_before - fee_paid);
-	println!(
-		"worker down: job submitted in block {submitted_block}, deadline {}, refunded in block \
-		 {refunded_block}; the worker was slashed {} VRT; the user paid only the {} VRT \
-		 transaction fee",
-		assigned.deadline,
-		slash.amount as f64 / UNIT as f64,
-		fee_paid as f64 / UNIT as f64
+		.find(|(_, a)| a.job_id == job_id)
+		.expect("the job is reassigned");
+	assert_eq!(
+		reassigned.worker, alice_worker,
+		"the only other worker takes it"
 	);
-	let status = node.stop(Duration::from_secs(60));
+	assert!(*reassigned_block > u64::from(assigned.deadline));
+	let (result_block, result) = seen
+		.results
+		.iter()
+		.find(|(_, r)| r.job_id == job_id)
+		.expect("the job is answered");
+	assert_eq!(result.worker, alice_worker);
+	let finalized = seen.finalized.iter().find(|f| f.job_id == job_id).unwrap();
+	assert_eq!(
+		finalized.worker, alice_worker,
+		"the worker that did the job is paid"
+	);
+	assert!(finalized.paid > 0 && finalized.paid <= FEE);
+	// Nothing of Alice's stays held: her fee paid for the job that was done.
+	let (_, held_after) = balance(&api, &alice_id).await;
+	assert_eq!(held_after, held_before);
+	println!(
+		"worker node stopped: job submitted in block {submitted_block}, deadline {}, reassigned in \
+		 block {reassigned_block}, answered in block {result_block}, finalized in block {}; the \
+		 silent worker was slashed {} VRT",
+		assigned.deadline,
+		next - 1,
+		slash.amount as f64 / UNIT as f64,
+	);
+	let mut first = first;
+	let status = first.stop(Duration::from_secs(60));
 	assert!(status.success(), "verity-node exits cleanly, got {status}");
 }
