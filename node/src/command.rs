@@ -128,16 +128,17 @@ pub fn run() -> sc_cli::Result<()> {
 		#[cfg(feature = "runtime-benchmarks")]
 		Some(Subcommand::Benchmark(cmd)) => {
 			use frame_benchmarking_cli::BenchmarkCmd;
+			use sp_runtime::traits::HashingFor;
+			// The benchmark executor adds these to Substrate's host functions: the runtime
+			// imports Verity's inference function.
+			type BenchmarkHostFunctions = verity_inference_interface::HostFunctions;
 			let runner = cli.create_runner(cmd)?;
-			runner.sync_run(|config| {
-				match cmd {
+			runner.sync_run(|config| match cmd {
 				BenchmarkCmd::Pallet(cmd) => cmd
-					.run_with_spec::<
-						sp_runtime::traits::HashingFor<Block>,
-						verity_inference_interface::HostFunctions,
-					>(Some(config.chain_spec)),
+					.run_with_spec::<HashingFor<Block>, BenchmarkHostFunctions>(Some(
+						config.chain_spec,
+					)),
 				_ => Err("only `verity-node benchmark pallet` is supported".into()),
-			}
 			})
 		}
 		None => {

@@ -30,6 +30,11 @@ use verity_primitives::{
 const SMOLLM2: u32 = 0;
 const MINILM: u32 = 1;
 
+/// Generation jobs sent beside the checked ones, to load the worker while block times are
+/// measured, and the tokens each asks for.
+const LOAD_JOBS: usize = 5;
+const LOAD_TOKENS: u32 = 128;
+
 /// The fee Alice offers: within both models' minimum and the market's maximum.
 const FEE: u128 = 100_000_000_000; // 0.1 VRT
 
@@ -134,8 +139,44 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 		));
 	}
 
-	// Read every finalized block from the first submission on, until both jobs are finalized,
-	// noting each block's time.
+	// Load beside them: five more generation jobs of 128 tokens, from five other accounts and
+	// without waiting, so that the node's inference queue is busy while block times are measured.
+	let load_started = seen.len();
+	for (i, signer) in [
+		dev::bob(),
+		dev::charlie(),
+		dev::dave(),
+		dev::eve(),
+		dev::ferdie(),
+	]
+	.iter()
+	.enumerate()
+	{
+		let input = JobInput::generate(
+			&format!("Tell a long story about lighthouse number {i}."),
+			LOAD_TOKENS,
+		)
+		.expect("a valid prompt");
+		let call = dynamic::transaction(
+			"Jobs",
+			"submit_job",
+			(
+				Value::u128(u128::from(SMOLLM2)),
+				input_value(&input),
+				Value::u128(FEE),
+			),
+		);
+		api.at_current_block()
+			.await
+			.expect("the current block")
+			.transactions()
+			.sign_and_submit_default(&call, signer)
+			.await
+			.expect("the pool accepts a load job");
+	}
+
+	// Read every finalized block from the first submission on, until every job (checked and
+	// load) is finalized, noting each block's time.
 	let mut block_times = Vec::new();
 	let mut next = seen
 		.iter()
@@ -143,7 +184,9 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 		.min()
 		.expect("two jobs");
 	let deadline = started + Duration::from_secs(300);
-	while seen.iter().any(|(_, s)| s.finalized_block.is_none()) {
+	while seen.len() < load_started + LOAD_JOBS
+		|| seen.iter().any(|(_, s)| s.finalized_block.is_none())
+	{
 		assert!(
 			Instant::now() < deadline,
 			"jobs not finalized in time: {seen:?}; log:\n{}",
@@ -169,6 +212,18 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 				continue;
 			}
 			match event.event_name() {
+				"JobSubmitted" => {
+					let e = event.decode_fields_unchecked_as::<JobSubmitted>().unwrap();
+					if !seen.iter().any(|(id, _)| *id == e.job_id) {
+						seen.push((
+							e.job_id,
+							Seen {
+								submitted_block: number,
+								..Default::default()
+							},
+						));
+					}
+				}
 				"ResultSubmitted" => {
 					let e = event
 						.decode_fields_unchecked_as::<ResultSubmitted>()
@@ -219,7 +274,9 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 		.expect("several blocks were seen");
 	let mean = intervals.iter().sum::<u64>() as f64 / intervals.len() as f64 / 1000.0;
 	println!(
-		"block time while the jobs ran: mean {mean:.2} s, longest {:.1} s over {} blocks",
+		"block time while {} jobs ran ({LOAD_JOBS} of them {LOAD_TOKENS}-token generations): mean \
+		 {mean:.2} s, longest {:.1} s over {} blocks",
+		seen.len(),
 		longest as f64 / 1000.0,
 		intervals.len()
 	);
@@ -229,7 +286,7 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 	);
 
 	// The outputs on chain are what the engine computes here for the same inputs.
-	for ((job_id, s), (_, model, input)) in seen.iter().zip(&jobs) {
+	for ((job_id, s), (_, model, input)) in seen[..load_started].iter().zip(&jobs) {
 		let on_chain = s.output.clone().expect("the output was read");
 		assert_eq!(Some(on_chain.hash().0), s.finalized_hash, "job {job_id}");
 		assert_eq!(s.result_hash, s.finalized_hash, "job {job_id}");
