@@ -379,6 +379,14 @@ mod tests {
 		}
 	}
 
+	/// What the engine computes for `input` on MiniLM, run directly.
+	fn engine_output(input: &JobInput) -> JobOutput {
+		LoadedModel::load(ModelId::MiniLm, &verity_inference::default_models_dir())
+			.unwrap()
+			.run(input)
+			.unwrap()
+	}
+
 	/// A service for MiniLM from the fetched models, or `None` (test skipped, visibly) when the
 	/// models are not there and `VERITY_REQUIRE_MODELS` is not set.
 	fn minilm_service(alter_outputs: bool) -> Option<Arc<InferenceService>> {
@@ -408,11 +416,11 @@ mod tests {
 		let InferencePoll::Ready(output) = wait_for(&service, ModelId::MiniLm, &input) else {
 			panic!("no output");
 		};
-		let local = LoadedModel::load(ModelId::MiniLm, &verity_inference::default_models_dir())
-			.unwrap()
-			.run(&input)
-			.unwrap();
-		assert_eq!(output, local, "the service runs the engine unchanged");
+		assert_eq!(
+			output,
+			engine_output(&input),
+			"the service runs the engine unchanged"
+		);
 		// Kept: asking again answers at once, with the same output.
 		assert_eq!(service.poll(hash, input), InferencePoll::Ready(output));
 
@@ -440,11 +448,7 @@ mod tests {
 		let InferencePoll::Ready(output) = wait_for(&service, ModelId::MiniLm, &input) else {
 			panic!("no output");
 		};
-		let local = LoadedModel::load(ModelId::MiniLm, &verity_inference::default_models_dir())
-			.unwrap()
-			.run(&input)
-			.unwrap();
-		assert_eq!(output, alter(local));
+		assert_eq!(output, alter(engine_output(&input)));
 	}
 
 	#[test]

@@ -14,7 +14,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-	chain::{events_of_block, input_value, set_field, submit, variant_name, Api},
+	chain::{events_of_block, find_event, input_value, set_field, submit, variant_name, Api},
 	TestNode,
 };
 use sp_core::{crypto::Pair as _, ed25519};
@@ -149,14 +149,7 @@ async fn submit_job(api: &Api, node: &TestNode, input: &JobInput) -> (u64, JobAs
 		),
 	);
 	let (block, events) = submit(api, node, &call, &dev::alice()).await;
-	let assigned = events
-		.iter()
-		.map(|event| event.expect("a decodable event"))
-		.find(|event| event.pallet_name() == "Jobs" && event.event_name() == "JobAssigned")
-		.expect("a JobAssigned event")
-		.decode_fields_unchecked_as::<JobAssigned>()
-		.expect("JobAssigned fields");
-	(block, assigned)
+	(block, find_event(&events, "Jobs", "JobAssigned"))
 }
 
 /// The free and held balance of `who`.

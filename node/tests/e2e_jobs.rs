@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use codec::Decode;
 use common::{
-	chain::{input_value, submit},
+	chain::{find_event, input_value, submit},
 	TestNode,
 };
 use subxt::{
@@ -123,13 +123,7 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 			),
 		);
 		let (block, events) = submit(&api, &node, &call, &alice).await;
-		let submitted = events
-			.iter()
-			.map(|event| event.expect("a decodable event"))
-			.find(|event| event.pallet_name() == "Jobs" && event.event_name() == "JobSubmitted")
-			.expect("a JobSubmitted event")
-			.decode_fields_unchecked_as::<JobSubmitted>()
-			.expect("JobSubmitted fields");
+		let submitted: JobSubmitted = find_event(&events, "Jobs", "JobSubmitted");
 		seen.push((
 			submitted.job_id,
 			Seen {

@@ -169,6 +169,7 @@ pub mod chain {
 	use subxt::{
 		dynamic::Value,
 		events::Events,
+		ext::scale_decode,
 		ext::scale_value::{Composite, ValueDef},
 		extrinsics::ExtrinsicEvents,
 		transactions::Payload,
@@ -243,6 +244,21 @@ pub mod chain {
 			.fetch()
 			.await
 			.expect("the block's events")
+	}
+
+	/// The fields of the first `pallet::name` event among a transaction's events.
+	pub fn find_event<E: scale_decode::DecodeAsFields>(
+		events: &ExtrinsicEvents<PolkadotConfig>,
+		pallet: &str,
+		name: &str,
+	) -> E {
+		events
+			.iter()
+			.map(|event| event.expect("a decodable event"))
+			.find(|event| event.pallet_name() == pallet && event.event_name() == name)
+			.unwrap_or_else(|| panic!("no {pallet}::{name} event"))
+			.decode_fields_unchecked_as::<E>()
+			.unwrap_or_else(|error| panic!("{pallet}::{name} fields: {error}"))
 	}
 
 	/// A job input as the dynamic value the `Jobs::submit_job` call takes.
