@@ -26,7 +26,7 @@ use codec::Encode;
 use substrate_prometheus_endpoint::{
 	register, CounterVec, Gauge, HistogramOpts, HistogramVec, Opts, PrometheusError, Registry, U64,
 };
-use verity_inference::{LoadedModel, ModelId};
+use verity_inference::{digest::to_hex, LoadedModel, ModelId};
 use verity_inference_interface::{InferenceBackend, InferenceError, InferencePoll};
 use verity_primitives::job::{Embedding, JobInput, JobOutput};
 
@@ -92,7 +92,7 @@ impl InferenceService {
 				target: LOG_TARGET,
 				"🧠 serving {} (model hash 0x{}), loaded and checked in {:.1?}",
 				id.name(),
-				hex(id.model_hash().as_bytes()),
+				to_hex(id.model_hash().as_bytes()),
 				started.elapsed()
 			);
 			loaded.insert(*id, model);
@@ -201,7 +201,7 @@ impl Runner {
 						target: LOG_TARGET,
 						"{} ran a job in {seconds:.2} s (output 0x{})",
 						model.name(),
-						hex(output.hash().as_bytes())
+						to_hex(output.hash().as_bytes())
 					);
 					if let Some(metrics) = &self.metrics {
 						metrics.runs.with_label_values(&[model.name()]).inc();
@@ -282,10 +282,6 @@ fn alter(output: JobOutput) -> JobOutput {
 				.unwrap_or(output)
 		}
 	}
-}
-
-fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The service's Prometheus metrics.
