@@ -260,17 +260,23 @@ fn smollm2_every_kernel_and_thread_count_gives_the_same_bits() {
 fn smollm2_prefill_and_token_by_token_give_the_same_logits() {
 	let Some(path) = gguf_path() else { return };
 	let model = ours(&path);
-	let ids = model.prompt_token_ids("What is 2+2?").expect("ids");
-	let batch = model.logits(&ids).expect("logits");
-	// Token by token through the decode path: feed the prompt one id at a time.
 	let mut one_by_one = ours(&path);
 	one_by_one.set_max_threads(1);
-	let stepped = one_by_one.logits_token_by_token(&ids).expect("logits");
-	assert!(
-		batch
-			.iter()
-			.zip(&stepped)
-			.all(|(a, b)| a.to_bits() == b.to_bits()),
-		"prefill and decode steps disagree"
-	);
+	// Batches of 20 tokens (products split by row groups), 37 and 131 (split by tokens).
+	let short = model.prompt_token_ids("What is 2+2?").expect("ids");
+	let long = "Summarize: ".to_string() + &"The tide rolls in over grey stones. ".repeat(12);
+	let long = model.prompt_token_ids(&long).expect("ids");
+	for ids in [&short[..20], &short, &long] {
+		let batch = model.logits(ids).expect("logits");
+		// Token by token through the decode path: feed the prompt one id at a time.
+		let stepped = one_by_one.logits_token_by_token(ids).expect("logits");
+		assert!(
+			batch
+				.iter()
+				.zip(&stepped)
+				.all(|(a, b)| a.to_bits() == b.to_bits()),
+			"prefill and decode steps disagree on a prompt of {} tokens",
+			ids.len()
+		);
+	}
 }

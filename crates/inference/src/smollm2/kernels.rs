@@ -145,37 +145,47 @@ impl QuantizedRows {
 	/// [`Self::quantize`] into this value's buffers.
 	pub fn requantize(&mut self, x: &[f32], k: usize) {
 		assert!(
-			k.is_multiple_of(BLOCK) && k > 0 && x.len().is_multiple_of(k),
+			k > 0 && x.len().is_multiple_of(k),
 			"activations of {} values in rows of {k}",
 			x.len()
 		);
-		let blocks = x.len() / BLOCK;
-		self.k = k;
-		self.rows = x.len() / k;
-		self.q.resize(x.len(), 0);
-		self.d.resize(blocks, 0.0);
-		self.s.resize(blocks, 0.0);
-		self.sum.resize(blocks, 0);
-		for (b, (xs, qs)) in x
-			.chunks_exact(BLOCK)
-			.zip(self.q.chunks_exact_mut(BLOCK))
-			.enumerate()
-		{
-			let amax = xs.iter().fold(0f32, |m, v| m.max(v.abs()));
-			let d = amax / 127.0;
-			let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-			let mut sum = 0i32;
-			for (q, &v) in qs.iter_mut().zip(xs) {
-				let r = round_ties_even_small(v * id).clamp(-127.0, 127.0);
-				*q = r as i8;
-				sum += i32::from(*q);
-			}
-			self.d[b] = d;
-			self.sum[b] = sum;
-			self.s[b] = d * sum as f32;
+		self.reshape(x.len() / k, k);
+		let rows = self.rows;
+		if let Some(mut piece) = self.pieces_mut(rows.max(1)).pop() {
+			piece.quantize(x);
 		}
 	}
 
+	/// Sets the shape to `rows` rows of `k` values (`k` a multiple of 32) without quantizing
+	/// anything: the caller fills every row through [`Self::pieces_mut`].
+	pub fn reshape(&mut self, rows: usize, k: usize) {
+		assert!(
+			k.is_multiple_of(BLOCK) && k > 0,
+			"rows of {k} values (a multiple of {BLOCK})"
+		);
+		let blocks = rows * k / BLOCK;
+		self.k = k;
+		self.rows = rows;
+		self.q.resize(rows * k, 0);
+		self.d.resize(blocks, 0.0);
+		self.s.resize(blocks, 0.0);
+		self.sum.resize(blocks, 0);
+	}
+
+	/// The rows in pieces of `rows_per_piece` rows (the last one may be shorter), each of
+	/// which can be quantized on its own thread.
+	pub fn pieces_mut(&mut self, rows_per_piece: usize) -> Vec<QuantizedPiece<'_>> {
+		let k = self.k;
+		let rows_per_piece = rows_per_piece.max(1);
+		let blocks = rows_per_piece * self.blocks_per_row();
+		self.q
+			.chunks_mut(rows_per_piece * k)
+			.zip(self.d.chunks_mut(blocks))
+			.zip(self.s.chunks_mut(blocks))
+			.zip(self.sum.chunks_mut(blocks))
+			.map(|(((q, d), s), sum)| QuantizedPiece { k, q, d, s, sum })
+			.collect()
+	}
 	/// Values per row.
 	pub fn k(&self) -> usize {
 		self.k
@@ -188,6 +198,57 @@ impl QuantizedRows {
 
 	fn blocks_per_row(&self) -> usize {
 		self.k / BLOCK
+	}
+}
+
+/// Some consecutive rows of a [`QuantizedRows`], quantized apart from the others.
+pub struct QuantizedPiece<'a> {
+	k: usize,
+	q: &'a mut [i8],
+	d: &'a mut [f32],
+	s: &'a mut [f32],
+	sum: &'a mut [i32],
+}
+
+impl QuantizedPiece<'_> {
+	/// Rows in this piece.
+	pub fn rows(&self) -> usize {
+		self.q.len() / self.k
+	}
+
+	/// Quantizes every row of the piece from `x` (`rows() × k` values).
+	pub fn quantize(&mut self, x: &[f32]) {
+		assert_eq!(x.len(), self.q.len(), "activations for the piece's rows");
+		for r in 0..self.rows() {
+			self.quantize_row(r, &x[r * self.k..][..self.k]);
+		}
+	}
+
+	/// Quantizes row `r` of the piece from `x` (`k` values): per block of 32,
+	/// `d = max|x| / 127`, `q = round(x / d)` (ties to even), `s = d · Σq`.
+	pub fn quantize_row(&mut self, r: usize, x: &[f32]) {
+		assert_eq!(x.len(), self.k, "a row of activations");
+		let blocks = self.k / BLOCK;
+		let q = &mut self.q[r * self.k..][..self.k];
+		for (b, (xs, qs)) in x
+			.chunks_exact(BLOCK)
+			.zip(q.chunks_exact_mut(BLOCK))
+			.enumerate()
+		{
+			let amax = xs.iter().fold(0f32, |m, v| m.max(v.abs()));
+			let d = amax / 127.0;
+			let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+			let mut sum = 0i32;
+			for (q, &v) in qs.iter_mut().zip(xs) {
+				let r = round_ties_even_small(v * id).clamp(-127.0, 127.0);
+				*q = r as i8;
+				sum += i32::from(*q);
+			}
+			let at = r * blocks + b;
+			self.d[at] = d;
+			self.sum[at] = sum;
+			self.s[at] = d * sum as f32;
+		}
 	}
 }
 
@@ -348,24 +409,96 @@ impl QMatrix {
 		assert!(groups.end <= self.groups());
 		assert_eq!(out.len(), groups.len() * x.rows() * GROUP);
 		for (g, out) in groups.zip(out.chunks_exact_mut(x.rows() * GROUP)) {
-			self.group(kernel, x, g, out);
+			self.group(kernel, x, 0..x.rows(), g, out, GROUP);
 		}
 	}
 
-	fn group(&self, kernel: Kernel, x: &QuantizedRows, g: usize, out: &mut [f32]) {
+	/// Computes every row for the activation rows `tokens`, token-major:
+	/// `out[(t - tokens.start) · n + j] = row j · x_t`. The values are those of
+	/// [`Self::matmul_groups`], bit for bit.
+	pub fn matmul_tokens(
+		&self,
+		kernel: Kernel,
+		x: &QuantizedRows,
+		tokens: std::ops::Range<usize>,
+		out: &mut [f32],
+	) {
+		assert_eq!(x.k(), self.k, "activations of the matrix's width");
+		assert!(tokens.end <= x.rows());
+		assert_eq!(out.len(), tokens.len() * self.n);
+		if tokens.is_empty() {
+			return;
+		}
+		let full = self.n / GROUP;
+		for g in 0..full {
+			self.group(kernel, x, tokens.clone(), g, &mut out[g * GROUP..], self.n);
+		}
+		if full < self.groups() {
+			// The padded last group: through a buffer, then its real rows only.
+			let width = self.n - full * GROUP;
+			let mut last = vec![0f32; tokens.len() * GROUP];
+			self.group(kernel, x, tokens.clone(), full, &mut last, GROUP);
+			for (t, values) in last.chunks_exact(GROUP).enumerate() {
+				out[t * self.n + full * GROUP..][..width].copy_from_slice(&values[..width]);
+			}
+		}
+	}
+
+	/// Group `g` for the activation rows `tokens`: row `r` of the group for token `t` goes
+	/// to `out[(t - tokens.start) · stride + r]`.
+	fn group(
+		&self,
+		kernel: Kernel,
+		x: &QuantizedRows,
+		tokens: std::ops::Range<usize>,
+		g: usize,
+		out: &mut [f32],
+		stride: usize,
+	) {
 		let blocks = self.k / BLOCK;
 		let (quant_stride, scale_stride) = Self::strides(self.format);
 		let quants = &self.quants[g * blocks * quant_stride..][..blocks * quant_stride];
 		let scales = &self.scales[g * blocks * scale_stride..][..blocks * scale_stride];
+		let args = (quants, scales, x, tokens, out, stride);
 		match kernel {
-			Kernel::Scalar => scalar::group(self.format, quants, scales, x, out),
+			Kernel::Scalar => scalar::group(self.format, args),
 			#[cfg(target_arch = "x86_64")]
-			Kernel::Avx2 => x86::group_avx2(self.format, quants, scales, x, out),
+			Kernel::Avx2 => x86::group_avx2(self.format, args),
 			#[cfg(target_arch = "x86_64")]
-			Kernel::Avx512Vnni => x86::group_avx512(self.format, quants, scales, x, out),
+			Kernel::Avx512Vnni => x86::group_avx512(self.format, args),
 			#[cfg(not(target_arch = "x86_64"))]
-			_ => scalar::group(self.format, quants, scales, x, out),
+			_ => scalar::group(self.format, args),
 		}
+	}
+}
+
+/// What a group kernel works on: the group's weights and scales, the activations, the tokens
+/// (activation rows), the output and its stride between tokens.
+type GroupArgs<'a> = (
+	&'a [u8],
+	&'a [u16],
+	&'a QuantizedRows,
+	std::ops::Range<usize>,
+	&'a mut [f32],
+	usize,
+);
+
+/// Checks every length a group kernel relies on.
+fn check_lengths(format: WeightFormat, args: &GroupArgs<'_>) {
+	let (quants, scales, x, tokens, out, stride) = args;
+	let blocks = x.blocks_per_row();
+	let (quant_stride, scale_stride) = QMatrix::strides(format);
+	assert_eq!(quants.len(), blocks * quant_stride);
+	assert_eq!(scales.len(), blocks * scale_stride);
+	assert_eq!(x.q.len(), x.rows() * x.k());
+	assert!(
+		x.d.len() >= x.rows() * blocks
+			&& x.s.len() >= x.rows() * blocks
+			&& x.sum.len() >= x.rows() * blocks
+	);
+	assert!(tokens.end <= x.rows() && *stride >= GROUP);
+	if !tokens.is_empty() {
+		assert!(out.len() >= (tokens.len() - 1) * stride + GROUP);
 	}
 }
 
@@ -373,16 +506,12 @@ mod scalar {
 	use super::*;
 
 	/// The reference: one row and one activation row at a time, in the documented order.
-	pub(super) fn group(
-		format: WeightFormat,
-		quants: &[u8],
-		scales: &[u16],
-		x: &QuantizedRows,
-		out: &mut [f32],
-	) {
+	pub(super) fn group(format: WeightFormat, args: GroupArgs<'_>) {
+		check_lengths(format, &args);
+		let (quants, scales, x, tokens, out, stride) = args;
 		let blocks = x.blocks_per_row();
 		let (quant_stride, scale_stride) = QMatrix::strides(format);
-		for t in 0..x.rows() {
+		for (o, t) in tokens.enumerate() {
 			for r in 0..GROUP {
 				let mut acc = 0f32;
 				for b in 0..blocks {
@@ -414,7 +543,7 @@ mod scalar {
 						}
 					}
 				}
-				out[t * GROUP + r] = acc;
+				out[o * stride + r] = acc;
 			}
 		}
 	}
@@ -436,55 +565,46 @@ mod x86 {
 	/// Tokens computed together against one group's unpacked weights.
 	const TILE: usize = 4;
 
-	pub(super) fn group_avx2(
-		format: WeightFormat,
-		quants: &[u8],
-		scales: &[u16],
-		x: &QuantizedRows,
-		out: &mut [f32],
-	) {
+	pub(super) fn group_avx2(format: WeightFormat, args: GroupArgs<'_>) {
 		assert!(
 			std::arch::is_x86_feature_detected!("avx2")
 				&& std::arch::is_x86_feature_detected!("f16c")
 		);
-		check_lengths(format, quants, scales, x, out);
-		let mut t = 0;
-		while t < x.rows() {
-			let tile = TILE.min(x.rows() - t);
+		check_lengths(format, &args);
+		let (quants, scales, x, tokens, out, stride) = args;
+		let mut t = tokens.start;
+		while t < tokens.end {
+			let tile = TILE.min(tokens.end - t);
+			let o = (t - tokens.start) * stride;
 			// SAFETY: AVX2 is present (asserted above); `check_lengths` bounds every read and
-			// write the kernel makes for tokens t..t+tile.
+			// write the kernel makes for tokens t..t+tile from output offset `o`.
 			unsafe {
 				match (format, tile) {
-					(WeightFormat::Q4_1, 4) => q4_1_avx2::<4>(quants, scales, x, t, out),
-					(WeightFormat::Q4_1, 3) => q4_1_avx2::<3>(quants, scales, x, t, out),
-					(WeightFormat::Q4_1, 2) => q4_1_avx2::<2>(quants, scales, x, t, out),
-					(WeightFormat::Q4_1, _) => q4_1_avx2::<1>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, 4) => q8_0_avx2::<4>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, 3) => q8_0_avx2::<3>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, 2) => q8_0_avx2::<2>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, _) => q8_0_avx2::<1>(quants, scales, x, t, out),
+					(WeightFormat::Q4_1, 4) => q4_1_avx2::<4>(quants, scales, x, t, out, o, stride),
+					(WeightFormat::Q4_1, 3) => q4_1_avx2::<3>(quants, scales, x, t, out, o, stride),
+					(WeightFormat::Q4_1, 2) => q4_1_avx2::<2>(quants, scales, x, t, out, o, stride),
+					(WeightFormat::Q4_1, _) => q4_1_avx2::<1>(quants, scales, x, t, out, o, stride),
+					(WeightFormat::Q8_0, 4) => q8_0_avx2::<4>(quants, scales, x, t, out, o, stride),
+					(WeightFormat::Q8_0, 3) => q8_0_avx2::<3>(quants, scales, x, t, out, o, stride),
+					(WeightFormat::Q8_0, 2) => q8_0_avx2::<2>(quants, scales, x, t, out, o, stride),
+					(WeightFormat::Q8_0, _) => q8_0_avx2::<1>(quants, scales, x, t, out, o, stride),
 				}
 			}
 			t += tile;
 		}
 	}
 
-	pub(super) fn group_avx512(
-		format: WeightFormat,
-		quants: &[u8],
-		scales: &[u16],
-		x: &QuantizedRows,
-		out: &mut [f32],
-	) {
+	pub(super) fn group_avx512(format: WeightFormat, args: GroupArgs<'_>) {
 		assert!(
 			std::arch::is_x86_feature_detected!("avx512f")
 				&& std::arch::is_x86_feature_detected!("avx512bw")
 				&& std::arch::is_x86_feature_detected!("avx512vnni")
 		);
-		check_lengths(format, quants, scales, x, out);
-		let mut t = 0;
-		while t < x.rows() {
-			let left = x.rows() - t;
+		check_lengths(format, &args);
+		let (quants, scales, x, tokens, out, stride) = args;
+		let mut t = tokens.start;
+		while t < tokens.end {
+			let left = tokens.end - t;
 			let tile = if left >= 8 {
 				8
 			} else if left >= 4 {
@@ -494,42 +614,39 @@ mod x86 {
 			} else {
 				1
 			};
+			let o = (t - tokens.start) * stride;
 			// SAFETY: AVX-512 F/BW/VNNI are present (asserted above); `check_lengths` bounds
-			// every read and write the kernel makes for tokens t..t+tile.
+			// every read and write the kernel makes for tokens t..t+tile from output offset `o`.
 			unsafe {
 				match (format, tile) {
-					(WeightFormat::Q4_1, 8) => q4_1_avx512::<8>(quants, scales, x, t, out),
-					(WeightFormat::Q4_1, 4) => q4_1_avx512::<4>(quants, scales, x, t, out),
-					(WeightFormat::Q4_1, 2) => q4_1_avx512::<2>(quants, scales, x, t, out),
-					(WeightFormat::Q4_1, _) => q4_1_avx512::<1>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, 8) => q8_0_avx512::<8>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, 4) => q8_0_avx512::<4>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, 2) => q8_0_avx512::<2>(quants, scales, x, t, out),
-					(WeightFormat::Q8_0, _) => q8_0_avx512::<1>(quants, scales, x, t, out),
+					(WeightFormat::Q4_1, 8) => {
+						q4_1_avx512::<8>(quants, scales, x, t, out, o, stride)
+					}
+					(WeightFormat::Q4_1, 4) => {
+						q4_1_avx512::<4>(quants, scales, x, t, out, o, stride)
+					}
+					(WeightFormat::Q4_1, 2) => {
+						q4_1_avx512::<2>(quants, scales, x, t, out, o, stride)
+					}
+					(WeightFormat::Q4_1, _) => {
+						q4_1_avx512::<1>(quants, scales, x, t, out, o, stride)
+					}
+					(WeightFormat::Q8_0, 8) => {
+						q8_0_avx512::<8>(quants, scales, x, t, out, o, stride)
+					}
+					(WeightFormat::Q8_0, 4) => {
+						q8_0_avx512::<4>(quants, scales, x, t, out, o, stride)
+					}
+					(WeightFormat::Q8_0, 2) => {
+						q8_0_avx512::<2>(quants, scales, x, t, out, o, stride)
+					}
+					(WeightFormat::Q8_0, _) => {
+						q8_0_avx512::<1>(quants, scales, x, t, out, o, stride)
+					}
 				}
 			}
 			t += tile;
 		}
-	}
-
-	fn check_lengths(
-		format: WeightFormat,
-		quants: &[u8],
-		scales: &[u16],
-		x: &QuantizedRows,
-		out: &mut [f32],
-	) {
-		let blocks = x.blocks_per_row();
-		let (quant_stride, scale_stride) = QMatrix::strides(format);
-		assert_eq!(quants.len(), blocks * quant_stride);
-		assert_eq!(scales.len(), blocks * scale_stride);
-		assert_eq!(x.q.len(), x.rows() * x.k());
-		assert!(
-			x.d.len() >= x.rows() * blocks
-				&& x.s.len() >= x.rows() * blocks
-				&& x.sum.len() >= x.rows() * blocks
-		);
-		assert_eq!(out.len(), x.rows() * GROUP);
 	}
 
 	/// 4 activation bytes (values j..j+4 of the row) broadcast to every 32-bit lane.
@@ -541,7 +658,8 @@ mod x86 {
 	/// Q4_1 × Q8 for 16 rows and T tokens from `t0`, AVX2: rows 0..8 and 8..16 as two halves.
 	///
 	/// # Safety
-	/// AVX2 must be present; lengths as checked by `check_lengths`, `t0 + T <= x.rows()`.
+	/// AVX2 must be present; lengths as checked by `check_lengths`, `t0 + T <= x.rows()`, and
+	/// `out` holds `o0 + (T - 1) · stride + 16` values.
 	#[target_feature(enable = "avx2,f16c")]
 	unsafe fn q4_1_avx2<const T: usize>(
 		quants: &[u8],
@@ -549,6 +667,8 @@ mod x86 {
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
+		o0: usize,
+		stride: usize,
 	) {
 		let blocks = x.blocks_per_row();
 		let low = _mm256_set1_epi8(0x0f);
@@ -588,7 +708,7 @@ mod x86 {
 				}
 			}
 			for (t, acc) in acc.iter().enumerate() {
-				_mm256_storeu_ps(out.as_mut_ptr().add((t0 + t) * GROUP + half * 8), *acc);
+				_mm256_storeu_ps(out.as_mut_ptr().add(o0 + t * stride + half * 8), *acc);
 			}
 		}
 	}
@@ -604,6 +724,8 @@ mod x86 {
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
+		o0: usize,
+		stride: usize,
 	) {
 		let blocks = x.blocks_per_row();
 		let ones = _mm256_set1_epi16(1);
@@ -640,7 +762,7 @@ mod x86 {
 				}
 			}
 			for (t, acc) in acc.iter().enumerate() {
-				_mm256_storeu_ps(out.as_mut_ptr().add((t0 + t) * GROUP + half * 8), *acc);
+				_mm256_storeu_ps(out.as_mut_ptr().add(o0 + t * stride + half * 8), *acc);
 			}
 		}
 	}
@@ -649,7 +771,7 @@ mod x86 {
 	///
 	/// # Safety
 	/// AVX-512 F/BW/VNNI must be present; lengths as checked by `check_lengths`,
-	/// `t0 + T <= x.rows()`.
+	/// `t0 + T <= x.rows()`, and `out` holds `o0 + (T - 1) · stride + 16` values.
 	#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 	unsafe fn q4_1_avx512<const T: usize>(
 		quants: &[u8],
@@ -657,6 +779,8 @@ mod x86 {
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
+		o0: usize,
+		stride: usize,
 	) {
 		let blocks = x.blocks_per_row();
 		let low = _mm512_set1_epi8(0x0f);
@@ -700,7 +824,7 @@ mod x86 {
 			}
 		}
 		for (t, acc) in acc.iter().enumerate() {
-			_mm512_storeu_ps(out.as_mut_ptr().add((t0 + t) * GROUP), *acc);
+			_mm512_storeu_ps(out.as_mut_ptr().add(o0 + t * stride), *acc);
 		}
 	}
 
@@ -716,6 +840,8 @@ mod x86 {
 		x: &QuantizedRows,
 		t0: usize,
 		out: &mut [f32],
+		o0: usize,
+		stride: usize,
 	) {
 		let blocks = x.blocks_per_row();
 		let flip = _mm512_set1_epi8(-128);
@@ -754,7 +880,7 @@ mod x86 {
 			}
 		}
 		for (t, acc) in acc.iter().enumerate() {
-			_mm512_storeu_ps(out.as_mut_ptr().add((t0 + t) * GROUP), *acc);
+			_mm512_storeu_ps(out.as_mut_ptr().add(o0 + t * stride), *acc);
 		}
 	}
 }
@@ -869,7 +995,8 @@ mod tests {
 		out
 	}
 
-	/// `matmul_groups` output (group-major) back to token-major.
+	/// `matmul_groups` output (group-major) back to token-major; checked against
+	/// `matmul_tokens` over every split of the tokens in two.
 	fn run(m: &QMatrix, kernel: Kernel, x: &QuantizedRows) -> Vec<f32> {
 		let mut grouped = vec![0f32; m.groups() * GROUP * x.rows()];
 		m.matmul_groups(kernel, x, 0..m.groups(), &mut grouped);
@@ -880,6 +1007,18 @@ mod tests {
 					out[t * m.n() + g * GROUP + r] = grouped[(g * x.rows() + t) * GROUP + r];
 				}
 			}
+		}
+		let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+		for split in 0..=x.rows() {
+			let mut direct = vec![f32::NAN; m.n() * x.rows()];
+			let (head, tail) = direct.split_at_mut(split * m.n());
+			m.matmul_tokens(kernel, x, 0..split, head);
+			m.matmul_tokens(kernel, x, split..x.rows(), tail);
+			assert_eq!(
+				bits(&direct),
+				bits(&out),
+				"{kernel:?}: tokens split at {split}"
+			);
 		}
 		out
 	}
@@ -898,6 +1037,7 @@ mod tests {
 				(16, 1536, 5),
 				(64, 192, 4),
 				(32, 64, 9),
+				(40, 96, 23),
 			] {
 				let m =
 					QMatrix::from_gguf_blocks(format, n, k, &random_gguf(format, n, k, &mut rng))

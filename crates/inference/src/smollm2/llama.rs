@@ -22,6 +22,14 @@ use candle_core::quantized::{gguf_file::Content, GgmlDType};
 use super::kernels::{Kernel, QMatrix, QuantizedRows, WeightFormat, GROUP};
 use crate::{Error, Result};
 
+/// Rows per piece when rows are split across the pool (norms, activation quantization).
+const ROWS_PER_PIECE: usize = 8;
+/// Batches of at least this many tokens split a matrix product by tokens (each piece over
+/// every row group, written token-major in place); smaller ones split it by row groups.
+const TOKEN_SPLIT_ROWS: usize = 32;
+/// Tokens per piece of a product split by tokens (two AVX-512 tiles).
+const TOKENS_PER_PIECE: usize = 16;
+
 /// Hyper-parameters read from the GGUF.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -303,33 +311,52 @@ impl Llama {
 		super::pool::pool().threads().min(self.threads)
 	}
 
-	/// Runs `f(index, chunk)` over the `chunk`-sized pieces of `data`, on the compute pool.
-	fn par_chunks<F: Fn(usize, &mut [f32]) + Sync>(&self, data: &mut [f32], chunk: usize, f: F) {
-		if self.pool_threads() <= 1 {
-			for (i, piece) in data.chunks_mut(chunk).enumerate() {
+	/// Runs `f(index, piece)` for every piece, on the compute pool.
+	fn par_pieces<P: Send, F: Fn(usize, P) + Sync>(&self, pieces: Vec<P>, f: F) {
+		if self.pool_threads() <= 1 || pieces.len() <= 1 {
+			for (i, piece) in pieces.into_iter().enumerate() {
 				f(i, piece);
 			}
 			return;
 		}
-		let pieces: Vec<Mutex<&mut [f32]>> = data.chunks_mut(chunk).map(Mutex::new).collect();
-		super::pool::pool().run(pieces.len(), |i| {
-			let mut piece = pieces[i]
+		let slots: Vec<Mutex<Option<P>>> =
+			pieces.into_iter().map(|p| Mutex::new(Some(p))).collect();
+		super::pool::pool().run(slots.len(), |i| {
+			let piece = slots[i]
 				.lock()
-				.unwrap_or_else(|poisoned| poisoned.into_inner());
-			f(i, &mut piece);
+				.unwrap_or_else(|poisoned| poisoned.into_inner())
+				.take();
+			if let Some(piece) = piece {
+				f(i, piece);
+			}
 		});
+	}
+
+	/// Runs `f(index, chunk)` over the `chunk`-sized pieces of `data`, on the compute pool.
+	fn par_chunks<F: Fn(usize, &mut [f32]) + Sync>(&self, data: &mut [f32], chunk: usize, f: F) {
+		self.par_pieces(data.chunks_mut(chunk).collect(), f);
 	}
 
 	/// `out` (token-major, rows × n) = `x` · `mᵀ`.
 	fn matmul(&self, m: &QMatrix, x: &QuantizedRows, grouped: &mut Vec<f32>, out: &mut Vec<f32>) {
 		let rows = x.rows();
+		let kernel = self.kernel;
+		if rows >= TOKEN_SPLIT_ROWS {
+			// Pieces of tokens, each over every group, written token-major in place.
+			let n = m.n();
+			// Every value is overwritten by the kernels: resize without clearing.
+			out.resize(rows * n, 0.0);
+			self.par_chunks(out, TOKENS_PER_PIECE * n, |i, piece| {
+				let first = i * TOKENS_PER_PIECE;
+				m.matmul_tokens(kernel, x, first..first + piece.len() / n, piece);
+			});
+			return;
+		}
 		let groups = m.groups();
 		let per_piece = groups.div_ceil(self.pool_threads() * 8).max(1);
 		// One row of activations: the group-major layout is the output's.
 		let target = if rows == 1 { &mut *out } else { &mut *grouped };
-		// Every value is overwritten by the kernels: resize without clearing.
 		target.resize(groups * rows * GROUP, 0.0);
-		let kernel = self.kernel;
 		self.par_chunks(target, per_piece * rows * GROUP, |i, piece| {
 			let first = i * per_piece;
 			let count = piece.len() / (rows * GROUP);
@@ -372,55 +399,34 @@ impl Llama {
 			}
 			self.embedding.dequantize_row(row, &mut x[t * dim..][..dim]);
 		}
-		let mut h = vec![0f32; t_len * dim];
 		let mut xq = QuantizedRows::default();
 		let (mut qkv, mut proj, mut gate_up) = (Vec::new(), Vec::new(), Vec::new());
 		let mut grouped = Vec::new();
 		let angles: Vec<Vec<(f32, f32)>> =
 			(0..t_len).map(|t| self.rope_angles(start + t)).collect();
 		let mut attn = vec![0f32; t_len * dim];
-		let mut act = vec![0f32; t_len * c.ff];
+		let qkv_width = dim + 2 * kv_dim;
 		for (l, layer) in self.layers.iter().enumerate() {
-			self.rms_norm(&x, &layer.attn_norm, &mut h);
-			xq.requantize(&h, dim);
+			self.norm_quantize(&x, &layer.attn_norm, &mut xq);
 			self.matmul(&layer.qkv, &xq, &mut grouped, &mut qkv);
-			let qkv_width = dim + 2 * kv_dim;
-			for t in 0..t_len {
-				let position = start + t;
-				let row = &mut qkv[t * qkv_width..][..qkv_width];
+			self.par_chunks(&mut qkv, qkv_width, |t, row| {
 				for head in row[..dim + kv_dim].chunks_exact_mut(hd) {
 					Self::rope(head, &angles[t]);
 				}
-				for kvh in 0..c.kv_heads {
-					let base = (l * c.kv_heads + kvh) * hd * cache.capacity;
-					for d in 0..hd {
-						cache.keys[base + d * cache.capacity + position] = row[dim + kvh * hd + d];
-					}
-					cache.values[base + position * hd..][..hd]
-						.copy_from_slice(&row[dim + kv_dim + kvh * hd..][..hd]);
-				}
-			}
+			});
+			self.store_kv(l, &qkv, start, cache);
 			self.attention(l, &qkv, start, cache, &mut attn);
-			xq.requantize(&attn, dim);
+			self.quantize(&attn, dim, &mut xq);
 			self.matmul(&layer.wo, &xq, &mut grouped, &mut proj);
 			add_in_place(&mut x, &proj);
-			self.rms_norm(&x, &layer.ffn_norm, &mut h);
-			xq.requantize(&h, dim);
+			self.norm_quantize(&x, &layer.ffn_norm, &mut xq);
 			self.matmul(&layer.gate_up, &xq, &mut grouped, &mut gate_up);
-			let kernel = self.kernel;
-			self.par_chunks(&mut act, c.ff, |t, out| {
-				let row = &gate_up[t * 2 * c.ff..][..2 * c.ff];
-				swiglu(kernel, &row[..c.ff], &row[c.ff..], out);
-			});
-			xq.requantize(&act, c.ff);
+			self.swiglu_quantize(&gate_up, &mut xq);
 			self.matmul(&layer.down, &xq, &mut grouped, &mut proj);
 			add_in_place(&mut x, &proj);
 		}
 		cache.len = start + t_len;
-		let last = &x[(t_len - 1) * dim..];
-		let mut normed = vec![0f32; dim];
-		rms_norm(last, &self.output_norm, c.eps, &mut normed);
-		xq.requantize(&normed, dim);
+		self.norm_quantize(&x[(t_len - 1) * dim..], &self.output_norm, &mut xq);
 		let mut logits = Vec::new();
 		self.matmul(
 			self.output.as_ref().unwrap_or(&self.embedding),
@@ -431,12 +437,67 @@ impl Llama {
 		Ok(logits)
 	}
 
-	/// [`rms_norm`] of each row of `x`, rows split across the pool.
-	fn rms_norm(&self, x: &[f32], weight: &[f32], out: &mut [f32]) {
+	/// [`rms_norm`] of each row of `x`, quantized into `xq`; rows split across the pool.
+	fn norm_quantize(&self, x: &[f32], weight: &[f32], xq: &mut QuantizedRows) {
 		let dim = weight.len();
 		let eps = self.config.eps;
-		self.par_chunks(out, dim, |t, out| {
-			rms_norm(&x[t * dim..][..dim], weight, eps, out);
+		xq.reshape(x.len() / dim, dim);
+		self.par_pieces(xq.pieces_mut(ROWS_PER_PIECE), |i, mut piece| {
+			let mut normed = vec![0f32; dim];
+			for r in 0..piece.rows() {
+				let t = i * ROWS_PER_PIECE + r;
+				rms_norm(&x[t * dim..][..dim], weight, eps, &mut normed);
+				piece.quantize_row(r, &normed);
+			}
+		});
+	}
+
+	/// Each row of `x` (rows of `k` values) quantized into `xq`; rows split across the pool.
+	fn quantize(&self, x: &[f32], k: usize, xq: &mut QuantizedRows) {
+		xq.reshape(x.len() / k, k);
+		self.par_pieces(xq.pieces_mut(ROWS_PER_PIECE), |i, mut piece| {
+			let rows = piece.rows();
+			piece.quantize(&x[i * ROWS_PER_PIECE * k..][..rows * k]);
+		});
+	}
+
+	/// [`swiglu`] of each row of `gate_up` (gate and up side by side), quantized into `xq`;
+	/// rows split across the pool.
+	fn swiglu_quantize(&self, gate_up: &[f32], xq: &mut QuantizedRows) {
+		let ff = self.config.ff;
+		let kernel = self.kernel;
+		xq.reshape(gate_up.len() / (2 * ff), ff);
+		self.par_pieces(xq.pieces_mut(ROWS_PER_PIECE), |i, mut piece| {
+			let mut act = vec![0f32; ff];
+			for r in 0..piece.rows() {
+				let row = &gate_up[(i * ROWS_PER_PIECE + r) * 2 * ff..][..2 * ff];
+				swiglu(kernel, &row[..ff], &row[ff..], &mut act);
+				piece.quantize_row(r, &act);
+			}
+		});
+	}
+
+	/// Writes the keys and values of the batch (rows of `qkv`, RoPE applied) into layer `l`
+	/// of the cache at positions `start..`; kv heads split across the pool.
+	fn store_kv(&self, l: usize, qkv: &[f32], start: usize, cache: &mut KvCache) {
+		let c = &self.config;
+		let (dim, hd, capacity) = (c.dim, c.head_dim, cache.capacity);
+		let kv_dim = c.kv_heads * hd;
+		let qkv_width = dim + 2 * kv_dim;
+		let layer = l * c.kv_heads * hd * capacity..(l + 1) * c.kv_heads * hd * capacity;
+		let pieces: Vec<_> = cache.keys[layer.clone()]
+			.chunks_mut(hd * capacity)
+			.zip(cache.values[layer].chunks_mut(hd * capacity))
+			.collect();
+		self.par_pieces(pieces, |kvh, (keys, values)| {
+			for (t, row) in qkv.chunks_exact(qkv_width).enumerate() {
+				let position = start + t;
+				for d in 0..hd {
+					keys[d * capacity + position] = row[dim + kvh * hd + d];
+				}
+				values[position * hd..][..hd]
+					.copy_from_slice(&row[dim + kv_dim + kvh * hd..][..hd]);
+			}
 		});
 	}
 
