@@ -113,12 +113,22 @@ pub fn f16_to_f32(bits: u16) -> f32 {
 	f32::from_bits(sign | magnitude)
 }
 
-/// Rounds to the nearest integer, ties to even, for |v| < 2^22 (pure f32 adds, so it vectorizes).
+/// `a` if `a > b`, else `b`: a NaN `a` never wins, and the compiler emits one `maxps` for it
+/// (`f32::max` needs extra NaN handling that keeps loops from vectorizing).
 #[inline(always)]
-fn round_ties_even_small(v: f32) -> f32 {
-	const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
-	(v + MAGIC) - MAGIC
+pub(crate) fn larger(b: f32, a: f32) -> f32 {
+	if a > b {
+		a
+	} else {
+		b
+	}
 }
+
+/// 1.5 · 2^23: adding it to an f32 of magnitude below 2^22 rounds it to an integer (ties to
+/// even), which the sum's low mantissa bits then hold.
+const ROUNDING_MAGIC: f32 = 12_582_912.0;
+/// The bits of [`ROUNDING_MAGIC`].
+const ROUNDING_MAGIC_BITS: i32 = 0x4b40_0000;
 
 /// Rows of activations quantized to 8 bits per block of 32: `x ≈ d · q`.
 #[derive(Clone, Debug, Default)]
@@ -137,23 +147,22 @@ impl QuantizedRows {
 	/// Quantizes `x` (`rows` rows of `k` values, `k` a multiple of 32): per block
 	/// `d = max|x| / 127`, `q = round(x / d)` (ties to even).
 	pub fn quantize(x: &[f32], k: usize) -> Self {
-		let mut rows = Self::default();
-		rows.requantize(x, k);
-		rows
+		Self::quantize_with(Kernel::Scalar, x, k)
 	}
 
-	/// [`Self::quantize`] into this value's buffers.
-	pub fn requantize(&mut self, x: &[f32], k: usize) {
+	/// [`Self::quantize`] with the element-wise code compiled for `kernel` (the same bits).
+	pub fn quantize_with(kernel: Kernel, x: &[f32], k: usize) -> Self {
 		assert!(
 			k > 0 && x.len().is_multiple_of(k),
 			"activations of {} values in rows of {k}",
 			x.len()
 		);
-		self.reshape(x.len() / k, k);
-		let rows = self.rows;
-		if let Some(mut piece) = self.pieces_mut(rows.max(1)).pop() {
-			piece.quantize(x);
+		let mut rows = Self::default();
+		rows.reshape(x.len() / k, k);
+		if let Some(mut piece) = rows.pieces_mut(x.len() / k).pop() {
+			piece.quantize(kernel, x);
 		}
+		rows
 	}
 
 	/// Sets the shape to `rows` rows of `k` values (`k` a multiple of 32) without quantizing
@@ -217,37 +226,65 @@ impl QuantizedPiece<'_> {
 	}
 
 	/// Quantizes every row of the piece from `x` (`rows() × k` values).
-	pub fn quantize(&mut self, x: &[f32]) {
+	pub fn quantize(&mut self, kernel: Kernel, x: &[f32]) {
 		assert_eq!(x.len(), self.q.len(), "activations for the piece's rows");
 		for r in 0..self.rows() {
-			self.quantize_row(r, &x[r * self.k..][..self.k]);
+			self.quantize_row(kernel, r, &x[r * self.k..][..self.k]);
 		}
 	}
 
-	/// Quantizes row `r` of the piece from `x` (`k` values): per block of 32,
-	/// `d = max|x| / 127`, `q = round(x / d)` (ties to even), `s = d · Σq`.
-	pub fn quantize_row(&mut self, r: usize, x: &[f32]) {
+	/// Quantizes row `r` of the piece from `x` (`k` values) with the element-wise code compiled
+	/// for `kernel` (every kernel gives the same bits).
+	pub fn quantize_row(&mut self, kernel: Kernel, r: usize, x: &[f32]) {
 		assert_eq!(x.len(), self.k, "a row of activations");
 		let blocks = self.k / BLOCK;
-		let q = &mut self.q[r * self.k..][..self.k];
-		for (b, (xs, qs)) in x
-			.chunks_exact(BLOCK)
-			.zip(q.chunks_exact_mut(BLOCK))
-			.enumerate()
-		{
-			let amax = xs.iter().fold(0f32, |m, v| m.max(v.abs()));
-			let d = amax / 127.0;
-			let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-			let mut sum = 0i32;
-			for (q, &v) in qs.iter_mut().zip(xs) {
-				let r = round_ties_even_small(v * id).clamp(-127.0, 127.0);
-				*q = r as i8;
-				sum += i32::from(*q);
+		quantize_blocks(
+			kernel,
+			x,
+			&mut self.q[r * self.k..][..self.k],
+			&mut self.d[r * blocks..][..blocks],
+			&mut self.s[r * blocks..][..blocks],
+			&mut self.sum[r * blocks..][..blocks],
+		);
+	}
+}
+
+multiversion! {
+	/// Per block of 32 values of `x`: `d = max|x| / 127` (NaN skipped), `q = round(x / d)`
+	/// (ties to even), `Σq`, `s = d · Σq`. The maximum is an integer maximum over the bits of
+	/// `|x|` (any order gives the same), so the loops vectorize.
+	fn quantize_blocks(x: &[f32], q: &mut [i8], d: &mut [f32], s: &mut [f32], sum: &mut [i32]) {
+		for (b, (xs, qs)) in x.chunks_exact(BLOCK).zip(q.chunks_exact_mut(BLOCK)).enumerate() {
+			// |x| as bits (NaN as 0): for values ≥ +0 the integer order is the float order.
+			let mut lanes = [0u32; BLOCK];
+			for (lane, v) in lanes.iter_mut().zip(xs) {
+				let bits = v.to_bits() & 0x7fff_ffff;
+				*lane = if bits > 0x7f80_0000 { 0 } else { bits };
 			}
-			let at = r * blocks + b;
-			self.d[at] = d;
-			self.sum[at] = sum;
-			self.s[at] = d * sum as f32;
+			for width in [16, 8, 4, 2, 1] {
+				for i in 0..width {
+					lanes[i] = lanes[i].max(lanes[i + width]);
+				}
+			}
+			let scale = f32::from_bits(lanes[0]) / 127.0;
+			let inverse = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+			let mut ints = [0i32; BLOCK];
+			for (int, &v) in ints.iter_mut().zip(xs) {
+				// NaN quantizes to 0; the rest is clamped to ±127, then rounded to the nearest
+				// integer (ties to even) by adding 1.5 · 2^23, whose low mantissa bits are then
+				// that integer (no float-to-int conversion, so the loop vectorizes).
+				let r = v * inverse;
+				let r = if r.is_nan() { 0.0 } else { r.clamp(-127.0, 127.0) };
+				*int = ((r + ROUNDING_MAGIC).to_bits() as i32).wrapping_sub(ROUNDING_MAGIC_BITS);
+			}
+			let mut total = 0i32;
+			for (q, &int) in qs.iter_mut().zip(&ints) {
+				*q = int as i8;
+				total += int;
+			}
+			d[b] = scale;
+			sum[b] = total;
+			s[b] = scale * total as f32;
 		}
 	}
 }
@@ -973,6 +1010,28 @@ mod tests {
 		}
 		let zeros = QuantizedRows::quantize(&[0.0; 32], 32);
 		assert!(zeros.q.iter().all(|&v| v == 0) && zeros.d[0] == 0.0);
+	}
+
+	#[test]
+	fn every_kernel_quantizes_activations_to_the_same_bits() {
+		let mut rng = Rng(11);
+		let mut x = random_activations(5, 96, &mut rng);
+		// Edge cases: a block of zeros, negative zeros, a NaN, ties, the largest magnitude.
+		x[..32].fill(0.0);
+		x[32..64].fill(-0.0);
+		x[70] = f32::NAN;
+		x[96..100].copy_from_slice(&[127.0, 0.5, -0.5, 1.5]);
+		x[200] = -3.0e38;
+		let scalar = QuantizedRows::quantize(&x, 96);
+		let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+		for kernel in Kernel::available() {
+			let fast = QuantizedRows::quantize_with(kernel, &x, 96);
+			assert_eq!(fast.q, scalar.q, "{kernel:?}");
+			assert_eq!(fast.sum, scalar.sum, "{kernel:?}");
+			assert_eq!(bits(&fast.d), bits(&scalar.d), "{kernel:?}");
+			assert_eq!(bits(&fast.s), bits(&scalar.s), "{kernel:?}");
+		}
+		assert_eq!(&scalar.q[96..100], &[127, 0, 0, 2], "ties to even");
 	}
 
 	/// f64 product of the dequantized weights and dequantized activations.

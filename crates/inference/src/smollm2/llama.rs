@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use candle_core::quantized::{gguf_file::Content, GgmlDType};
 
-use super::kernels::{Kernel, QMatrix, QuantizedRows, WeightFormat, GROUP};
+use super::kernels::{larger, Kernel, QMatrix, QuantizedRows, WeightFormat, GROUP};
 use crate::{Error, Result};
 
 /// Rows per piece when rows are split across the pool (norms, activation quantization).
@@ -70,11 +70,15 @@ pub struct Llama {
 /// Keys and values of the positions seen so far, for every layer.
 pub struct KvCache {
 	capacity: usize,
+	/// Positions stored per row: `capacity` rounded up to a multiple of 64, so that blocks of
+	/// 64 scores can always be read whole (the positions past the last are computed and
+	/// dropped).
+	stride: usize,
 	len: usize,
-	/// Per (layer, kv head): `head_dim × capacity`, transposed so that a query's scores are
+	/// Per (layer, kv head): `head_dim × stride`, transposed so that a query's scores are
 	/// element-wise over positions.
 	keys: Vec<f32>,
-	/// Per (layer, kv head): `capacity × head_dim`.
+	/// Per (layer, kv head): `stride × head_dim`.
 	values: Vec<f32>,
 }
 
@@ -298,9 +302,11 @@ impl Llama {
 	/// An empty cache for up to `capacity` positions.
 	pub fn new_cache(&self, capacity: usize) -> KvCache {
 		let c = &self.config;
-		let size = c.layers * c.kv_heads * c.head_dim * capacity;
+		let stride = capacity.next_multiple_of(64);
+		let size = c.layers * c.kv_heads * c.head_dim * stride;
 		KvCache {
 			capacity,
+			stride,
 			len: 0,
 			keys: vec![0.0; size],
 			values: vec![0.0; size],
@@ -440,24 +446,25 @@ impl Llama {
 	/// [`rms_norm`] of each row of `x`, quantized into `xq`; rows split across the pool.
 	fn norm_quantize(&self, x: &[f32], weight: &[f32], xq: &mut QuantizedRows) {
 		let dim = weight.len();
-		let eps = self.config.eps;
+		let (eps, kernel) = (self.config.eps, self.kernel);
 		xq.reshape(x.len() / dim, dim);
 		self.par_pieces(xq.pieces_mut(ROWS_PER_PIECE), |i, mut piece| {
 			let mut normed = vec![0f32; dim];
 			for r in 0..piece.rows() {
 				let t = i * ROWS_PER_PIECE + r;
 				rms_norm(&x[t * dim..][..dim], weight, eps, &mut normed);
-				piece.quantize_row(r, &normed);
+				piece.quantize_row(kernel, r, &normed);
 			}
 		});
 	}
 
 	/// Each row of `x` (rows of `k` values) quantized into `xq`; rows split across the pool.
 	fn quantize(&self, x: &[f32], k: usize, xq: &mut QuantizedRows) {
+		let kernel = self.kernel;
 		xq.reshape(x.len() / k, k);
 		self.par_pieces(xq.pieces_mut(ROWS_PER_PIECE), |i, mut piece| {
 			let rows = piece.rows();
-			piece.quantize(&x[i * ROWS_PER_PIECE * k..][..rows * k]);
+			piece.quantize(kernel, &x[i * ROWS_PER_PIECE * k..][..rows * k]);
 		});
 	}
 
@@ -472,7 +479,7 @@ impl Llama {
 			for r in 0..piece.rows() {
 				let row = &gate_up[(i * ROWS_PER_PIECE + r) * 2 * ff..][..2 * ff];
 				swiglu(kernel, &row[..ff], &row[ff..], &mut act);
-				piece.quantize_row(r, &act);
+				piece.quantize_row(kernel, r, &act);
 			}
 		});
 	}
@@ -481,19 +488,19 @@ impl Llama {
 	/// of the cache at positions `start..`; kv heads split across the pool.
 	fn store_kv(&self, l: usize, qkv: &[f32], start: usize, cache: &mut KvCache) {
 		let c = &self.config;
-		let (dim, hd, capacity) = (c.dim, c.head_dim, cache.capacity);
+		let (dim, hd, stride) = (c.dim, c.head_dim, cache.stride);
 		let kv_dim = c.kv_heads * hd;
 		let qkv_width = dim + 2 * kv_dim;
-		let layer = l * c.kv_heads * hd * capacity..(l + 1) * c.kv_heads * hd * capacity;
+		let layer = l * c.kv_heads * hd * stride..(l + 1) * c.kv_heads * hd * stride;
 		let pieces: Vec<_> = cache.keys[layer.clone()]
-			.chunks_mut(hd * capacity)
-			.zip(cache.values[layer].chunks_mut(hd * capacity))
+			.chunks_mut(hd * stride)
+			.zip(cache.values[layer].chunks_mut(hd * stride))
 			.collect();
 		self.par_pieces(pieces, |kvh, (keys, values)| {
 			for (t, row) in qkv.chunks_exact(qkv_width).enumerate() {
 				let position = start + t;
 				for d in 0..hd {
-					keys[d * capacity + position] = row[dim + kvh * hd + d];
+					keys[d * stride + position] = row[dim + kvh * hd + d];
 				}
 				values[position * hd..][..hd]
 					.copy_from_slice(&row[dim + kv_dim + kvh * hd..][..hd]);
@@ -527,12 +534,12 @@ impl Llama {
 		let hd = c.head_dim;
 		let qkv_width = c.dim + 2 * c.kv_heads * hd;
 		let group = c.heads / c.kv_heads;
-		let capacity = cache.capacity;
+		let stride = cache.stride;
 		let kernel = self.kernel;
 		// One task per (token, kv head): its query heads share one pass over the keys and values.
 		self.par_chunks(out, group * hd, |i, out| {
 			let (t, kvh) = (i / c.kv_heads, i % c.kv_heads);
-			let base = (l * c.kv_heads + kvh) * hd * capacity;
+			let base = (l * c.kv_heads + kvh) * hd * stride;
 			let queries = &qkv[t * qkv_width + kvh * group * hd..][..group * hd];
 			let positions = start + t + 1;
 			let mut scores = vec![0f32; group * positions];
@@ -540,9 +547,9 @@ impl Llama {
 				kernel,
 				hd,
 				queries,
-				&cache.keys[base..][..hd * capacity],
-				&cache.values[base..][..hd * capacity],
-				capacity,
+				&cache.keys[base..][..hd * stride],
+				&cache.values[base..][..hd * stride],
+				stride,
 				&mut scores,
 				out,
 			);
@@ -611,45 +618,6 @@ pub fn exp_f32(x: f32) -> f32 {
 	e * f32::from_bits(((exponent + 127) << 23) as u32)
 }
 
-macro_rules! multiversion {
-	($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
-		$(#[$doc])*
-		// The attention arguments (kernel, head size, three tensors, capacity, two outputs)
-		// are what one head needs; a struct would only rename them.
-		#[allow(clippy::too_many_arguments)]
-		fn $name(kernel: Kernel, $($arg: $ty),*) {
-			#[inline(always)]
-			fn generic($($arg: $ty),*) $body
-			/// The same element-wise code compiled for AVX2 + FMA (identical results: no
-			/// reductions are reordered, no FMA is formed on its own, and the explicit
-			/// `mul_add`s are one IEEE fused operation everywhere: an instruction here, the
-			/// correctly rounded libm `fmaf` in a baseline build).
-			///
-			/// # Safety
-			/// AVX2 must be present.
-			#[cfg(target_arch = "x86_64")]
-			#[target_feature(enable = "avx2,fma")]
-			unsafe fn avx2($($arg: $ty),*) { generic($($arg),*) }
-			/// As `avx2`, for AVX-512.
-			///
-			/// # Safety
-			/// AVX-512 F must be present.
-			#[cfg(target_arch = "x86_64")]
-			#[target_feature(enable = "avx512f,fma")]
-			unsafe fn avx512($($arg: $ty),*) { generic($($arg),*) }
-			match kernel {
-				// SAFETY: a kernel is only ever set to one the CPU has (`Kernel::available`).
-				#[cfg(target_arch = "x86_64")]
-				Kernel::Avx2 => unsafe { avx2($($arg),*) },
-				// SAFETY: as above.
-				#[cfg(target_arch = "x86_64")]
-				Kernel::Avx512Vnni => unsafe { avx512($($arg),*) },
-				_ => generic($($arg),*),
-			}
-		}
-	};
-}
-
 multiversion! {
 	/// `out = silu(gate) · up`, `silu(g) = g / (1 + e^-g)`.
 	fn swiglu(gate: &[f32], up: &[f32], out: &mut [f32]) {
@@ -659,8 +627,10 @@ multiversion! {
 	}
 }
 
-/// Scores of `G` query heads (`queries`, G × hd) against positions `j..j + W` (W ≤ 64): each
-/// a sequential sum over the head's dimensions, one lane per (head, position).
+/// Scores of `G` query heads (`queries`, G × hd) against positions `j..j + width` (width ≤
+/// 64): each a sequential sum over the head's dimensions, one lane per (head, position).
+/// `keys` rows hold `capacity` positions. When the rows have room, the block is computed in
+/// whole registers of 16 lanes (the lanes past `width` are computed and dropped).
 #[inline(always)]
 fn score_block<const G: usize>(
 	queries: &[f32],
@@ -671,26 +641,52 @@ fn score_block<const G: usize>(
 	scores: &mut [f32],
 	n: usize,
 ) {
+	let padded = width.next_multiple_of(16);
+	if j + padded <= capacity {
+		match padded {
+			64 => score_lanes::<G, 64>(queries, keys, capacity, j, width, scores, n),
+			48 => score_lanes::<G, 48>(queries, keys, capacity, j, width, scores, n),
+			32 => score_lanes::<G, 32>(queries, keys, capacity, j, width, scores, n),
+			_ => score_lanes::<G, 16>(queries, keys, capacity, j, width, scores, n),
+		}
+		return;
+	}
 	let hd = queries.len() / G;
 	let mut lanes = [[0f32; 64]; G];
-	if width == 64 {
-		for d in 0..hd {
-			let keys: &[f32; 64] = keys[d * capacity + j..][..64].try_into().expect("64 keys");
-			for (h, lanes) in lanes.iter_mut().enumerate() {
-				let q = queries[h * hd + d];
-				for i in 0..64 {
-					lanes[i] = q.mul_add(keys[i], lanes[i]);
-				}
+	for d in 0..hd {
+		let keys = &keys[d * capacity + j..][..width];
+		for (h, lanes) in lanes.iter_mut().enumerate() {
+			let q = queries[h * hd + d];
+			for (lane, &k) in lanes.iter_mut().zip(keys) {
+				*lane = q.mul_add(k, *lane);
 			}
 		}
-	} else {
-		for d in 0..hd {
-			let keys = &keys[d * capacity + j..][..width];
-			for (h, lanes) in lanes.iter_mut().enumerate() {
-				let q = queries[h * hd + d];
-				for (lane, &k) in lanes.iter_mut().zip(keys) {
-					*lane = q.mul_add(k, *lane);
-				}
+	}
+	for (h, lanes) in lanes.iter().enumerate() {
+		scores[h * n + j..][..width].copy_from_slice(&lanes[..width]);
+	}
+}
+
+/// [`score_block`] over `L` lanes (`L ≥ width`, the rows hold `j + L` positions): the
+/// accumulators stay in registers.
+#[inline(always)]
+fn score_lanes<const G: usize, const L: usize>(
+	queries: &[f32],
+	keys: &[f32],
+	capacity: usize,
+	j: usize,
+	width: usize,
+	scores: &mut [f32],
+	n: usize,
+) {
+	let hd = queries.len() / G;
+	let mut lanes = [[0f32; L]; G];
+	for d in 0..hd {
+		let keys: &[f32; L] = keys[d * capacity + j..][..L].try_into().expect("L keys");
+		for (h, lanes) in lanes.iter_mut().enumerate() {
+			let q = queries[h * hd + d];
+			for i in 0..L {
+				lanes[i] = q.mul_add(keys[i], lanes[i]);
 			}
 		}
 	}
@@ -766,11 +762,23 @@ multiversion! {
 /// Scores divided by `scale`, then softmax (max subtracted, [`exp_f32`], [`sum16`]).
 #[inline(always)]
 fn softmax_scaled(scores: &mut [f32], scale: f32) {
-	let mut max = f32::NEG_INFINITY;
 	for s in scores.iter_mut() {
 		*s /= scale;
-		max = max.max(*s);
 	}
+	// The maximum over 16 lanes, so the loop vectorizes. A maximum does not depend on the
+	// order (each lane starts at -inf, a NaN never wins) except for the sign of a zero
+	// maximum, which cannot change `s - max` beyond the sign of a zero, nor `exp` of it.
+	let mut lanes = [f32::NEG_INFINITY; 16];
+	let mut chunks = scores.chunks_exact(16);
+	for chunk in &mut chunks {
+		for (lane, &s) in lanes.iter_mut().zip(chunk) {
+			*lane = larger(*lane, s);
+		}
+	}
+	for (lane, &s) in lanes.iter_mut().zip(chunks.remainder()) {
+		*lane = larger(*lane, s);
+	}
+	let max = lanes.iter().fold(f32::NEG_INFINITY, |m, &l| larger(m, l));
 	for s in scores.iter_mut() {
 		*s = exp_f32(*s - max);
 	}
@@ -850,73 +858,75 @@ mod tests {
 
 	#[test]
 	fn multiversioned_element_wise_code_gives_the_same_bits() {
+		let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
 		let gate: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.037).collect();
 		let up: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.91).sin()).collect();
-		let (hd, capacity, n, heads) = (64, 100, 70, 3);
-		let keys: Vec<f32> = (0..hd * capacity)
-			.map(|i| (i as f32 * 0.37).cos())
-			.collect();
-		let values: Vec<f32> = (0..hd * capacity)
-			.map(|i| (i as f32 * 0.11).sin())
-			.collect();
-		let queries: Vec<f32> = (0..heads * hd)
-			.map(|i| (i % 97) as f32 * 0.05 - 1.0)
-			.collect();
-		let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-		// The plain per-position loops: every blocked path must give these bits.
-		let mut scores = vec![0f32; heads * n];
-		let mut plain = vec![0f32; heads * hd];
-		attention_any(
-			hd,
-			&queries,
-			&keys,
-			&values,
-			capacity,
-			&mut scores,
-			&mut plain,
-		);
-		let run = |kernel| {
+		let mut scalar = vec![0f32; 1000];
+		swiglu(Kernel::Scalar, &gate, &up, &mut scalar);
+		for kernel in Kernel::available() {
 			let mut act = vec![0f32; 1000];
 			swiglu(kernel, &gate, &up, &mut act);
+			assert_eq!(bits(&act), bits(&scalar), "SiLU on {kernel:?}");
+		}
+		// (positions per cache row, positions attended): blocks of 64 then 16 lanes, 64 then
+		// the unpadded tail, 64 then 48, 32 alone.
+		for (capacity, n) in [(100, 70), (70, 70), (128, 100), (64, 30)] {
+			let (hd, heads) = (64, 3);
+			let keys: Vec<f32> = (0..hd * capacity)
+				.map(|i| (i as f32 * 0.37).cos())
+				.collect();
+			let values: Vec<f32> = (0..hd * capacity)
+				.map(|i| (i as f32 * 0.11).sin())
+				.collect();
+			let queries: Vec<f32> = (0..heads * hd)
+				.map(|i| (i % 97) as f32 * 0.05 - 1.0)
+				.collect();
+			// The plain per-position loops: every blocked path must give these bits.
 			let mut scores = vec![0f32; heads * n];
-			let mut out = vec![0f32; heads * hd];
-			attention_heads(
-				kernel,
+			let mut plain = vec![0f32; heads * hd];
+			attention_any(
 				hd,
 				&queries,
 				&keys,
 				&values,
 				capacity,
 				&mut scores,
-				&mut out,
+				&mut plain,
 			);
-			for h in 0..heads {
-				let mut alone = vec![0f32; hd];
-				let mut scores = vec![0f32; n];
-				let query = &queries[h * hd..][..hd];
+			for kernel in [Kernel::Scalar].into_iter().chain(Kernel::available()) {
+				let mut scores = vec![0f32; heads * n];
+				let mut out = vec![0f32; heads * hd];
 				attention_heads(
 					kernel,
 					hd,
-					query,
+					&queries,
 					&keys,
 					&values,
 					capacity,
 					&mut scores,
-					&mut alone,
+					&mut out,
 				);
-				assert_eq!(
-					bits(&alone),
-					bits(&out[h * hd..][..hd]),
-					"{kernel:?} head {h} alone"
-				);
+				assert_eq!(bits(&out), bits(&plain), "{kernel:?} {capacity}/{n}");
+				for h in 0..heads {
+					let mut alone = vec![0f32; hd];
+					let mut scores = vec![0f32; n];
+					attention_heads(
+						kernel,
+						hd,
+						&queries[h * hd..][..hd],
+						&keys,
+						&values,
+						capacity,
+						&mut scores,
+						&mut alone,
+					);
+					assert_eq!(
+						bits(&alone),
+						bits(&out[h * hd..][..hd]),
+						"{kernel:?} {capacity}/{n} head {h} alone"
+					);
+				}
 			}
-			assert_eq!(bits(&out), bits(&plain), "{kernel:?} vs the plain loops");
-			act.extend(out);
-			bits(&act)
-		};
-		let scalar = run(Kernel::Scalar);
-		for kernel in Kernel::available() {
-			assert_eq!(run(kernel), scalar, "{kernel:?}");
 		}
 	}
 }

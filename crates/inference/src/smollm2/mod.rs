@@ -6,6 +6,56 @@
 //! time, always taking the highest logit (lowest id on a tie), until a stop token
 //! (`<|im_end|>`, `<|endoftext|>` or the GGUF's eos id) or `max_tokens`.
 
+/// Defines `fn name(kernel: Kernel, args...)` that runs the element-wise body compiled for the
+/// kernel's instruction set (baseline, AVX2 + FMA, AVX-512 F + FMA): the compiler vectorizes
+/// it wider, and since the body has no reordered reductions and forms no FMA on its own, every
+/// version gives the same bits.
+macro_rules! multiversion {
+	($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+		$(#[$doc])*
+		// Attention takes a kernel, a head size, three tensors, a capacity and two outputs:
+		// what one head needs; a struct would only rename them.
+		#[allow(clippy::too_many_arguments)]
+		fn $name(kernel: $crate::smollm2::kernels::Kernel, $($arg: $ty),*) {
+			#[inline(always)]
+			fn generic($($arg: $ty),*) $body
+			/// The same element-wise code compiled for AVX2 + FMA (identical results: no
+			/// reductions are reordered, no FMA is formed on its own, and the explicit
+			/// `mul_add`s are one IEEE fused operation everywhere: an instruction here, the
+			/// correctly rounded libm `fmaf` in a baseline build).
+			///
+			/// # Safety
+			/// AVX2 must be present.
+			#[cfg(target_arch = "x86_64")]
+			#[target_feature(enable = "avx2,fma")]
+			unsafe fn avx2($($arg: $ty),*) { generic($($arg),*) }
+			/// As `avx2`, for AVX-512.
+			///
+			/// # Safety
+			/// AVX-512 F must be present.
+			#[cfg(target_arch = "x86_64")]
+			#[target_feature(enable = "avx512f,fma")]
+			unsafe fn avx512($($arg: $ty),*) { generic($($arg),*) }
+			match kernel {
+				// SAFETY: AVX2 and FMA are present (checked at run time; the check is a
+				// cached load).
+				#[cfg(target_arch = "x86_64")]
+				$crate::smollm2::kernels::Kernel::Avx2
+					if std::arch::is_x86_feature_detected!("avx2")
+						&& std::arch::is_x86_feature_detected!("fma") =>
+				unsafe { avx2($($arg),*) },
+				// SAFETY: AVX-512 F and FMA are present (as above).
+				#[cfg(target_arch = "x86_64")]
+				$crate::smollm2::kernels::Kernel::Avx512Vnni
+					if std::arch::is_x86_feature_detected!("avx512f")
+						&& std::arch::is_x86_feature_detected!("fma") =>
+				unsafe { avx512($($arg),*) },
+				_ => generic($($arg),*),
+			}
+		}
+	};
+}
+
 pub mod chat;
 pub mod kernels;
 pub mod llama;
