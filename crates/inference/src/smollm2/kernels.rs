@@ -595,6 +595,23 @@ mod x86 {
 
 	use super::*;
 
+	/// Runs `body` with `t` bound to each of 0, 1, …, 7 below `T`, written out: the
+	/// accumulator arrays indexed by `t` then live in registers (a loop over `t` was not
+	/// unrolled by the compiler for T = 4 and 8, which left the accumulators on the stack).
+	macro_rules! unrolled {
+		($t:ident < $n:ident, $body:block) => {
+			unrolled!(@each $t < $n, $body, 0 1 2 3 4 5 6 7)
+		};
+		(@each $t:ident < $n:ident, $body:block, $($i:literal)*) => {
+			$(
+				if $i < $n {
+					let $t: usize = $i;
+					$body
+				}
+			)*
+		};
+	}
+
 	/// Software prefetch distance in bytes (4 blocks ahead).
 	const PREFETCH_Q4: usize = 4 * 256;
 	const PREFETCH_Q8: usize = 4 * 512;
@@ -707,6 +724,7 @@ mod x86 {
 		o0: usize,
 		stride: usize,
 	) {
+		const { assert!(T >= 1 && T <= 8, "tiles of 1 to 8 tokens (`unrolled!`)") };
 		let blocks = x.blocks_per_row();
 		let low = _mm256_set1_epi8(0x0f);
 		let ones = _mm256_set1_epi16(1);
@@ -724,7 +742,7 @@ mod x86 {
 				let sp = scales.as_ptr().add(b * 32 + half * 8);
 				let dw = _mm256_cvtph_ps(_mm_loadu_si128(sp as *const __m128i));
 				let mw = _mm256_cvtph_ps(_mm_loadu_si128(sp.add(GROUP) as *const __m128i));
-				for t in 0..T {
+				unrolled!(t < T, {
 					let xb = (t0 + t) * blocks + b;
 					let xq = x.q.as_ptr().add(xb * BLOCK);
 					// |15 · 127 · 2| · 8 < 2^15: the 16-bit sums cannot overflow.
@@ -742,7 +760,7 @@ mod x86 {
 					);
 					let t2 = _mm256_mul_ps(mw, _mm256_set1_ps(*x.s.get_unchecked(xb)));
 					acc[t] = _mm256_add_ps(acc[t], _mm256_add_ps(t1, t2));
-				}
+				});
 			}
 			for (t, acc) in acc.iter().enumerate() {
 				_mm256_storeu_ps(out.as_mut_ptr().add(o0 + t * stride + half * 8), *acc);
@@ -764,6 +782,7 @@ mod x86 {
 		o0: usize,
 		stride: usize,
 	) {
+		const { assert!(T >= 1 && T <= 8, "tiles of 1 to 8 tokens (`unrolled!`)") };
 		let blocks = x.blocks_per_row();
 		let ones = _mm256_set1_epi16(1);
 		for half in 0..2 {
@@ -779,7 +798,7 @@ mod x86 {
 				let dw = _mm256_cvtph_ps(_mm_loadu_si128(
 					scales.as_ptr().add(b * GROUP + half * 8) as *const __m128i,
 				));
-				for t in 0..T {
+				unrolled!(t < T, {
 					let xb = (t0 + t) * blocks + b;
 					let xq = x.q.as_ptr().add(xb * BLOCK);
 					let mut sumi = _mm256_setzero_si256();
@@ -796,7 +815,7 @@ mod x86 {
 						_mm256_set1_ps(*x.d.get_unchecked(xb)),
 					);
 					acc[t] = _mm256_add_ps(acc[t], t1);
-				}
+				});
 			}
 			for (t, acc) in acc.iter().enumerate() {
 				_mm256_storeu_ps(out.as_mut_ptr().add(o0 + t * stride + half * 8), *acc);
@@ -819,6 +838,7 @@ mod x86 {
 		o0: usize,
 		stride: usize,
 	) {
+		const { assert!(T >= 1 && T <= 8, "tiles of 1 to 8 tokens (`unrolled!`)") };
 		let blocks = x.blocks_per_row();
 		let low = _mm512_set1_epi8(0x0f);
 		let mut acc = [_mm512_setzero_ps(); T];
@@ -838,7 +858,7 @@ mod x86 {
 			let sp = scales.as_ptr().add(b * 32);
 			let dw = _mm512_cvtph_ps(_mm256_loadu_si256(sp as *const __m256i));
 			let mw = _mm512_cvtph_ps(_mm256_loadu_si256(sp.add(GROUP) as *const __m256i));
-			for t in 0..T {
+			unrolled!(t < T, {
 				let xb = (t0 + t) * blocks + b;
 				let xq = x.q.as_ptr().add(xb * BLOCK);
 				let mut s0 = _mm512_setzero_si512();
@@ -858,7 +878,7 @@ mod x86 {
 				);
 				let t2 = _mm512_mul_ps(mw, _mm512_set1_ps(*x.s.get_unchecked(xb)));
 				acc[t] = _mm512_add_ps(acc[t], _mm512_add_ps(t1, t2));
-			}
+			});
 		}
 		for (t, acc) in acc.iter().enumerate() {
 			_mm512_storeu_ps(out.as_mut_ptr().add(o0 + t * stride), *acc);
@@ -880,6 +900,7 @@ mod x86 {
 		o0: usize,
 		stride: usize,
 	) {
+		const { assert!(T >= 1 && T <= 8, "tiles of 1 to 8 tokens (`unrolled!`)") };
 		let blocks = x.blocks_per_row();
 		let flip = _mm512_set1_epi8(-128);
 		let mut acc = [_mm512_setzero_ps(); T];
@@ -895,7 +916,7 @@ mod x86 {
 			let dw = _mm512_cvtph_ps(_mm256_loadu_si256(
 				scales.as_ptr().add(b * GROUP) as *const __m256i
 			));
-			for t in 0..T {
+			unrolled!(t < T, {
 				let xb = (t0 + t) * blocks + b;
 				let xq = x.q.as_ptr().add(xb * BLOCK);
 				let mut s0 = _mm512_set1_epi32(-128 * *x.sum.get_unchecked(xb));
@@ -914,7 +935,7 @@ mod x86 {
 					_mm512_set1_ps(*x.d.get_unchecked(xb)),
 				);
 				acc[t] = _mm512_add_ps(acc[t], t1);
-			}
+			});
 		}
 		for (t, acc) in acc.iter().enumerate() {
 			_mm512_storeu_ps(out.as_mut_ptr().add(o0 + t * stride), *acc);
