@@ -10,6 +10,7 @@
 use verity_inference::{
 	catalog::{default_models_dir, ModelId},
 	engine::LoadedModel,
+	profile::engine_profile,
 };
 use verity_primitives::{
 	job::{Embedding, JobInput, JobOutput},
@@ -77,6 +78,14 @@ fn genesis_models_match_the_engine_catalog() {
 			info.tokenizer_hash,
 			tokenizer.hash(),
 			"{}: tokenizer file",
+			id.name()
+		);
+		// The engine's versions (the kernels' numerics among them) are this engine's; the
+		// target, CPU features and threads are the reference machine's.
+		assert_eq!(
+			String::from_utf8_lossy(&info.engine.engine),
+			String::from_utf8_lossy(&engine_profile().engine),
+			"{}: engine versions",
 			id.name()
 		);
 	}

@@ -2,7 +2,14 @@
 
 use verity_primitives::model::EngineProfile;
 
-/// The candle version this crate is built with (pinned exactly in the workspace).
+/// The version of SmolLM2's kernels' numerics (`smollm2::kernels`, `smollm2::llama`): the
+/// exact sequence of operations that gives each output bit. Raised whenever a change could
+/// change any bit of any output (a test pins the logits of version 1 by their hash); faster
+/// code that keeps every bit keeps the version. The kernel an engine picks (scalar, AVX2,
+/// AVX-512 VNNI) is not part of it: every kernel gives the same bits.
+pub const KERNELS_VERSION: u32 = 1;
+/// The candle version this crate is built with (pinned exactly in the workspace): it reads
+/// SmolLM2's GGUF and runs MiniLM.
 pub const CANDLE_VERSION: &str = "0.11.1";
 /// The tokenizers version this crate is built with (pinned exactly in the workspace).
 pub const TOKENIZERS_VERSION: &str = "0.23.2";
@@ -46,7 +53,9 @@ pub fn cpu_features() -> String {
 
 /// The profile of this engine in this process.
 pub fn engine_profile() -> EngineProfile {
-	let engine = format!("candle {CANDLE_VERSION}; tokenizers {TOKENIZERS_VERSION}");
+	let engine = format!(
+		"verity-kernels {KERNELS_VERSION}; candle {CANDLE_VERSION}; tokenizers {TOKENIZERS_VERSION}"
+	);
 	let target = format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS);
 	let threads = u32::try_from(compute_threads()).unwrap_or(u32::MAX);
 	EngineProfile::new(&engine, &target, &cpu_features(), threads)
@@ -59,7 +68,10 @@ mod tests {
 	#[test]
 	fn profile_names_the_engine_and_threads() {
 		let profile = engine_profile();
-		assert_eq!(&profile.engine[..], b"candle 0.11.1; tokenizers 0.23.2");
+		assert_eq!(
+			&profile.engine[..],
+			b"verity-kernels 1; candle 0.11.1; tokenizers 0.23.2"
+		);
 		assert!(profile.threads >= 1);
 		assert_eq!(profile.threads as usize, compute_threads());
 	}

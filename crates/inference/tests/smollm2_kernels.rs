@@ -13,6 +13,7 @@ use candle_transformers::models::quantized_llama::ModelWeights;
 use verity_inference::{
 	catalog::ModelId,
 	default_models_dir,
+	digest::{blake2_256, to_hex},
 	smollm2::{greedy, kernels::Kernel, SmolLm2},
 };
 
@@ -279,4 +280,37 @@ fn smollm2_prefill_and_token_by_token_give_the_same_logits() {
 			ids.len()
 		);
 	}
+}
+
+/// BLAKE2-256 of the bits of SmolLM2's last-position logits for [`numerics_prompts`], one after
+/// the other, under `KERNELS_VERSION` 1.
+const NUMERICS_HASH: &str = "43153551a2f61a6583d9c892af3b5e1777627734dccf5eec1c8dc609e8b37f30";
+
+/// A 37-token and a 131-token prompt (the matrix products split by row groups, then by tokens).
+fn numerics_prompts() -> [String; 2] {
+	[
+		"What is 2+2?".to_string(),
+		"Summarize: ".to_string() + &"The tide rolls in over grey stones. ".repeat(12),
+	]
+}
+
+#[test]
+fn smollm2_numerics_are_those_of_the_pinned_kernels_version() {
+	let Some(path) = gguf_path() else { return };
+	let model = ours(&path);
+	let mut bits = Vec::new();
+	for prompt in numerics_prompts() {
+		let ids = model.prompt_token_ids(&prompt).expect("ids");
+		for value in model.logits(&ids).expect("logits") {
+			bits.extend_from_slice(&value.to_le_bytes());
+		}
+	}
+	assert_eq!(
+		to_hex(&blake2_256(&bits).0),
+		NUMERICS_HASH,
+		"SmolLM2's logits changed on {:?}: a change to the kernels' numerics needs a new \
+		 KERNELS_VERSION (the engine profile the registry records), new golden vectors in the \
+		 runtime's genesis and a new hash here",
+		Kernel::best_available()
+	);
 }

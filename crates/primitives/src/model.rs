@@ -42,7 +42,7 @@ pub fn model_hash(file_hashes: &[Hash]) -> Hash {
 	serde::Deserialize,
 )]
 pub struct EngineProfile {
-	/// The engine and its version, e.g. `candle 0.11.1`.
+	/// The engine and its versions, e.g. `verity-kernels 1; candle 0.11.1; tokenizers 0.23.2`.
 	pub engine: ProfileText,
 	/// The target the engine binary was built for, e.g. `x86_64-linux`.
 	pub target: ProfileText,
