@@ -16,6 +16,8 @@
 //! its own bounded queue, off the block-import path. A transaction sent for a job is not sent again
 //! for [`RESEND_AFTER`] blocks (a lock in persistent off-chain storage, shared by overlapping
 //! off-chain worker runs); after that, if the chain still waits for it, it is sent again.
+//! Once the chain no longer waits for a step, its lock (past its window) and a juror's kept vote
+//! are deleted, so the node's off-chain storage holds only what jobs in flight need.
 //! Failures are logged and retried in the next block; nothing here panics.
 
 use alloc::vec::Vec;
@@ -44,6 +46,11 @@ const LOG_TARGET: &str = "runtime::jobs::ocw";
 
 /// Blocks before a transaction sent for a job is sent again if the chain still waits for it.
 pub const RESEND_AFTER: u32 = 4;
+
+/// The steps a local account sends for a job, as named in their locks.
+const STEP_ANSWER: &[u8] = b"answer";
+const STEP_COMMIT: &[u8] = b"commit";
+const STEP_REVEAL: &[u8] = b"reveal";
 
 /// The worker accounts of this node and how their transactions are signed (the runtime signs with
 /// the `vwrk` keys of the node's keystore).
@@ -116,12 +123,43 @@ impl<T: Config> Pallet<T> {
 							Self::reveal_juror_vote(now, job_id, juror);
 						} else if seat.vote.is_some() {
 							// Revealed on chain: the kept vote and salt are no longer needed.
-							let key = Self::vote_key(job_id, juror);
-							StorageValueRef::persistent(&key).clear();
+							Self::forget(now, job_id, juror, &[STEP_COMMIT, STEP_REVEAL]);
 						}
 					}
 				}
+				// Answered or settled: nothing more will be sent for the job.
+				JobStatus::Committed { .. }
+				| JobStatus::Finalized { .. }
+				| JobStatus::Refunded { .. } => {
+					for who in &locals {
+						Self::forget(now, job_id, who, &[STEP_ANSWER, STEP_COMMIT, STEP_REVEAL]);
+					}
+				}
 				_ => {}
+			}
+		}
+	}
+
+	/// Deletes what `who` keeps for `steps` of `job_id` once the chain no longer waits for
+	/// them: each step's lock once past its [`RESEND_AFTER`] window (until then it still
+	/// stops a slower, overlapping run from sending the step again) and, with the commit step,
+	/// the kept vote. Reads first: nothing is written when there is nothing to delete.
+	fn forget(now: BlockNumberFor<T>, job_id: JobId, who: &T::AccountId, steps: &[&[u8]]) {
+		for step in steps {
+			let key = Self::sent_key(step, job_id, who);
+			let mut lock = StorageValueRef::persistent(&key);
+			match lock.get::<BlockNumberFor<T>>() {
+				Ok(Some(at)) if now < at.saturating_add(RESEND_AFTER.into()) => {}
+				Ok(None) => {}
+				// Past its window, or unreadable.
+				_ => lock.clear(),
+			}
+			if *step == STEP_COMMIT {
+				let key = Self::vote_key(job_id, who);
+				let mut kept = StorageValueRef::persistent(&key);
+				if !matches!(kept.get::<KeptVote>(), Ok(None)) {
+					kept.clear();
+				}
 			}
 		}
 	}
@@ -176,7 +214,7 @@ impl<T: Config> Pallet<T> {
 		};
 		Self::send_once(
 			now,
-			b"answer",
+			STEP_ANSWER,
 			job_id,
 			worker,
 			Call::submit_result {
@@ -230,7 +268,7 @@ impl<T: Config> Pallet<T> {
 		let commitment = vote_commitment(juror, job_id, &vote.vote, &vote.salt);
 		Self::send_once(
 			now,
-			b"commit",
+			STEP_COMMIT,
 			job_id,
 			juror,
 			Call::commit_vote { job_id, commitment },
@@ -250,7 +288,7 @@ impl<T: Config> Pallet<T> {
 		};
 		Self::send_once(
 			now,
-			b"reveal",
+			STEP_REVEAL,
 			job_id,
 			juror,
 			Call::reveal_vote { job_id, vote, salt },
@@ -266,7 +304,7 @@ impl<T: Config> Pallet<T> {
 		who: &T::AccountId,
 		call: Call<T>,
 	) {
-		let key = (b"verity/jobs/sent/", step, job_id, who).encode();
+		let key = Self::sent_key(step, job_id, who);
 		let mut lock = StorageValueRef::persistent(&key);
 		let claimed = lock.mutate(
 			|sent: Result<Option<BlockNumberFor<T>>, StorageRetrievalError>| match sent {
@@ -291,6 +329,11 @@ impl<T: Config> Pallet<T> {
 				lock.clear();
 			}
 		}
+	}
+
+	/// Where the lock of `step` of `job_id` sent by `who` lives.
+	fn sent_key(step: &[u8], job_id: JobId, who: &T::AccountId) -> Vec<u8> {
+		(b"verity/jobs/sent/", step, job_id, who).encode()
 	}
 
 	/// Where a juror keeps its vote and salt.

@@ -87,6 +87,12 @@ fn offchain_worker() {
 	Jobs::run_offchain_worker(System::block_number());
 }
 
+/// The lock of `step` that `who` took for `job_id`, if the node still keeps it.
+fn sent_lock(step: &[u8], job_id: JobId, who: AccountId) -> Option<Vec<u8>> {
+	let key = (b"verity/jobs/sent/", step, job_id, who).encode();
+	sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, &key)
+}
+
 /// Dispatches `call` as `who` signed it.
 fn dispatch(who: AccountId, call: crate::Call<Test>) {
 	use frame_support::traits::UnfilteredDispatchable;
@@ -150,10 +156,18 @@ fn an_assigned_worker_answers_with_a_receipt_the_chain_accepts() {
 		// The chain accepts the answer: the receipt verifies with the registered key.
 		dispatch(worker, call);
 		assert!(matches!(status(job_id), JobStatus::Committed { .. }));
-		// Answered: nothing more to send.
+		// Answered: the lock stays through its window (a slower run must not resend) ...
+		offchain_worker();
+		assert!(sent_lock(b"answer", job_id, worker).is_some());
+		// ... then goes; nothing more is sent.
 		run_to_block(System::block_number() + RESEND_AFTER as u64);
 		offchain_worker();
 		assert!(MockLocalWorkers::take_sent().is_empty());
+		assert_eq!(
+			sent_lock(b"answer", job_id, worker),
+			None,
+			"the answer's lock is deleted"
+		);
 	});
 }
 
@@ -234,6 +248,9 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 		for (who, call) in commits {
 			dispatch(who, call);
 		}
+		assert!(jurors
+			.iter()
+			.all(|juror| sent_lock(b"commit", job_id, *juror).is_some()));
 
 		let kept = |juror: &AccountId| {
 			let key = (b"verity/jobs/vote/", job_id, juror).encode();
@@ -279,6 +296,14 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 			MockLocalWorkers::take_sent().is_empty(),
 			"nothing left to send"
 		);
+		// Settled: once past their windows, the jurors' locks are deleted too.
+		run_to_block(resolve_at + RESEND_AFTER as u64);
+		offchain_worker();
+		for juror in &jurors {
+			for step in [&b"commit"[..], b"reveal"] {
+				assert_eq!(sent_lock(step, job_id, *juror), None, "{juror}'s lock");
+			}
+		}
 		Jobs::do_try_state().expect("the books balance");
 	});
 }
