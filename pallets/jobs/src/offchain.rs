@@ -33,13 +33,13 @@ use verity_primitives::{
 	keys::RECEIPT_KEY_TYPE,
 	policy::{self, VerificationPolicy},
 	receipt::{JobId, ReceiptPayload},
-	registry::ModelRegistry,
+	registry::{ModelRegistry, ModelSummary},
 	workers::WorkerSelection,
 };
 
 use crate::{
-	commitments::vote_commitment, Call, Config, JobOf, JobStatus, Jobs, Juries, Pallet, Results,
-	Vote,
+	commitments::vote_commitment, BalanceOf, Call, Config, JobOf, JobStatus, Jobs, Juries, Pallet,
+	Results, Vote,
 };
 
 const LOG_TARGET: &str = "runtime::jobs::ocw";
@@ -164,8 +164,9 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The output of `job`, if the node has it ready; otherwise logs why not.
-	fn infer(job_id: JobId, job: &JobOf<T>) -> Option<(JobOutput, verity_primitives::Hash)> {
+	/// The output of `job` and the registry's summary of its model, if the node has the output
+	/// ready; otherwise logs why not.
+	fn infer(job_id: JobId, job: &JobOf<T>) -> Option<(JobOutput, ModelSummary<BalanceOf<T>>)> {
 		let Some(summary) = T::Models::model(job.model) else {
 			log::warn!(target: LOG_TARGET, "job {job_id}: model {} is not in the registry", job.model);
 			return None;
@@ -175,7 +176,7 @@ impl<T: Config> Pallet<T> {
 				log::debug!(target: LOG_TARGET, "job {job_id}: inference pending");
 				None
 			}
-			InferencePoll::Ready(output) => Some((output, summary.model_hash)),
+			InferencePoll::Ready(output) => Some((output, summary)),
 			InferencePoll::Failed(error) => {
 				log::warn!(
 					target: LOG_TARGET,
@@ -189,7 +190,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Answers an assigned job as `worker`.
 	fn answer(now: BlockNumberFor<T>, job_id: JobId, job: &JobOf<T>, worker: &T::AccountId) {
-		let Some((output, model_hash)) = Self::infer(job_id, job) else {
+		let Some((output, model)) = Self::infer(job_id, job) else {
 			return;
 		};
 		let Some(receipt_key) = T::Workers::receipt_key(worker) else {
@@ -199,7 +200,7 @@ impl<T: Config> Pallet<T> {
 		let payload = ReceiptPayload {
 			genesis_hash: Self::genesis_hash(),
 			job_id,
-			model_hash,
+			model_hash: model.model_hash,
 			input_hash: job.input_hash,
 			output_hash: output.hash(),
 		};
@@ -237,15 +238,13 @@ impl<T: Config> Pallet<T> {
 		let vote = match kept.get::<KeptVote>() {
 			Ok(Some(vote)) => vote,
 			_ => {
-				let Some((recomputed, _)) = Self::infer(job_id, job) else {
+				let Some((recomputed, model)) = Self::infer(job_id, job) else {
 					return;
 				};
 				let Some(claimed) = Results::<T>::get(job_id) else {
 					return;
 				};
-				let policy = T::Models::model(job.model)
-					.map(|summary| summary.policy)
-					.unwrap_or(VerificationPolicy::Exact);
+				let policy = model.policy;
 				let output_hash = recomputed.hash();
 				let confirms = match policy {
 					VerificationPolicy::Exact => output_hash == claimed.output_hash,
