@@ -132,6 +132,8 @@ pub mod pallet {
 	/// The jurors of one dispute and their seats.
 	pub type JuryOf<T> =
 		BoundedVec<(<T as frame_system::Config>::AccountId, JurySeat), <T as Config>::MaxJurySize>;
+	/// A job in dispute before a jury: the job, the last block of vote commitments, the jury.
+	pub type DisputeOf<T> = (JobOf<T>, BlockNumberFor<T>, JuryOf<T>);
 	/// What the settlement hook looks at in one block.
 	pub type TimeoutsOf<T> = BoundedVec<Timeout, <T as Config>::MaxTimeoutsPerBlock>;
 
@@ -601,9 +603,10 @@ pub mod pallet {
 			let job_id = NextJobId::<T>::get();
 			let next = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
 			let seed = Self::seed(b"verity/assign", job_id, 0);
-			let worker = T::Workers::select(model, &[submitter.clone()], seed, 1, max_fee)
-				.pop()
-				.ok_or(Error::<T>::NoWorkerAvailable)?;
+			let worker =
+				T::Workers::select(model, core::slice::from_ref(&submitter), seed, 1, max_fee)
+					.pop()
+					.ok_or(Error::<T>::NoWorkerAvailable)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			let deadline = now.saturating_add(params.execution_window);
 			Self::schedule(deadline.saturating_add(One::one()), Timeout::Job(job_id))?;
@@ -934,7 +937,7 @@ pub mod pallet {
 		}
 
 		/// A job in dispute before a jury: the job, the last block of vote commitments, the jury.
-		fn jury_of(job_id: JobId) -> Result<(JobOf<T>, BlockNumberFor<T>, JuryOf<T>), Error<T>> {
+		fn jury_of(job_id: JobId) -> Result<DisputeOf<T>, Error<T>> {
 			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			let JobStatus::Disputed {
 				commit_until,

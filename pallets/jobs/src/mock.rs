@@ -82,7 +82,7 @@ pub const MIN_FEE: Balance = 10;
 
 thread_local! {
 	/// Model id -> (kind, accepts jobs). Absent: unknown.
-	static MODELS: RefCell<BTreeMap<ModelId, (JobKind, bool)>> = RefCell::new(BTreeMap::new());
+	static MODELS: RefCell<BTreeMap<ModelId, (JobKind, bool)>> = const { RefCell::new(BTreeMap::new()) };
 	/// Mixed into every random output, so a test can change the draws.
 	static ENTROPY: RefCell<u64> = const { RefCell::new(0) };
 	/// The worker accounts the off-chain worker serves.

@@ -661,7 +661,7 @@ fn a_lying_worker_is_slashed_the_submitter_refunded_and_the_challenger_rewarded(
 		let liar = answer_with(job_id, &lie);
 		challenge(CHALLENGER, job_id);
 		let jurors = jury(job_id);
-		let juror_before: Vec<Balance> = jurors.iter().map(|j| Balances::balance(j)).collect();
+		let juror_before: Vec<Balance> = jurors.iter().map(Balances::balance).collect();
 		run_jury(job_id, |_| Some(vote_for(&truth, &lie)));
 
 		let slashed = BOND / 2;
@@ -983,7 +983,7 @@ fn an_audit_that_finds_nothing_pays_the_jurors_the_protocol_share() {
 		let worker_before = Balances::balance(&worker);
 		run_to_block(System::block_number() + 1);
 		let jurors = jury(job_id);
-		let before: Vec<Balance> = jurors.iter().map(|j| Balances::balance(j)).collect();
+		let before: Vec<Balance> = jurors.iter().map(Balances::balance).collect();
 		run_jury(job_id, |_| Some(vote_for(&truth, &truth)));
 		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
 		assert_eq!(Balances::balance(&worker), worker_before + 270);
@@ -1085,7 +1085,8 @@ fn the_council_changes_parameters_but_not_to_ones_where_cheating_pays() {
 			Jobs::set_params(RuntimeOrigin::signed(ALICE), ok.clone()),
 			DispatchError::BadOrigin
 		);
-		let refused: Vec<(fn(&mut crate::JobParams<Balance, u64>), JobsError)> = vec![
+		type Change = fn(&mut crate::JobParams<Balance, u64>);
+		let refused: Vec<(Change, JobsError)> = vec![
 			(|p| p.audit_rate = Perbill::zero(), JobsError::CheatingPays),
 			// 10% × 50% × 50_000 = 2_500: a fee of 2_500 gains as much as it risks.
 			(|p| p.max_job_fee = 2_500, JobsError::CheatingPays),

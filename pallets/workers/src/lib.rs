@@ -83,6 +83,13 @@ pub mod pallet {
 	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
 		<T as frame_system::Config>::AccountId,
 	>>::Balance;
+	/// A worker registered at genesis: `(worker, bond, models, receipt key)`.
+	pub type GenesisWorker<T> = (
+		<T as frame_system::Config>::AccountId,
+		BalanceOf<T>,
+		Vec<ModelId>,
+		[u8; 32],
+	);
 	/// Slashed funds on their way to their destination.
 	pub type CreditOf<T> = Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
 	/// The models one worker serves.
@@ -191,7 +198,7 @@ pub mod pallet {
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// `(worker, bond, models, receipt key)`; the bond is held from the worker's balance.
-		pub workers: Vec<(T::AccountId, BalanceOf<T>, Vec<ModelId>, [u8; 32])>,
+		pub workers: Vec<GenesisWorker<T>>,
 	}
 
 	#[pallet::genesis_build]

@@ -66,7 +66,7 @@ impl pallet_balances::Config for Test {
 
 thread_local! {
 	/// Model id -> accepts jobs (approved) or not (retired). Absent: unknown or only proposed.
-	static MODELS: RefCell<BTreeMap<ModelId, bool>> = RefCell::new(BTreeMap::new());
+	static MODELS: RefCell<BTreeMap<ModelId, bool>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// Approved models at the start of every test.

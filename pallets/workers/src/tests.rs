@@ -87,7 +87,7 @@ mod config {
 
 	#[test]
 	fn integrity_test_accepts_the_mock_configuration() {
-		test(|| Workers::integrity_test());
+		test(Workers::integrity_test);
 	}
 }
 
