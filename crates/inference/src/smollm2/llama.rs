@@ -648,8 +648,8 @@ multiversion! {
 
 /// Scores of `G` query heads (`queries`, G × hd) against positions `j..j + width` (width ≤
 /// 64): each a sequential sum over the head's dimensions, one lane per (head, position).
-/// `keys` rows hold `capacity` positions. When the rows have room, the block is computed in
-/// whole registers of 16 lanes (the lanes past `width` are computed and dropped).
+/// `keys` rows hold `capacity` positions, a multiple of 16, so the block is computed in whole
+/// registers of 16 lanes (the lanes past `width` are computed and dropped).
 #[inline(always)]
 fn score_block<const G: usize>(
 	queries: &[f32],
@@ -660,34 +660,16 @@ fn score_block<const G: usize>(
 	scores: &mut [f32],
 	n: usize,
 ) {
-	let padded = width.next_multiple_of(16);
-	if j + padded <= capacity {
-		match padded {
-			64 => score_lanes::<G, 64>(queries, keys, capacity, j, width, scores, n),
-			48 => score_lanes::<G, 48>(queries, keys, capacity, j, width, scores, n),
-			32 => score_lanes::<G, 32>(queries, keys, capacity, j, width, scores, n),
-			_ => score_lanes::<G, 16>(queries, keys, capacity, j, width, scores, n),
-		}
-		return;
-	}
-	let hd = queries.len() / G;
-	let mut lanes = [[0f32; 64]; G];
-	for d in 0..hd {
-		let keys = &keys[d * capacity + j..][..width];
-		for (h, lanes) in lanes.iter_mut().enumerate() {
-			let q = queries[h * hd + d];
-			for (lane, &k) in lanes.iter_mut().zip(keys) {
-				*lane = q.mul_add(k, *lane);
-			}
-		}
-	}
-	for (h, lanes) in lanes.iter().enumerate() {
-		scores[h * n + j..][..width].copy_from_slice(&lanes[..width]);
+	match width.next_multiple_of(16) {
+		64 => score_lanes::<G, 64>(queries, keys, capacity, j, width, scores, n),
+		48 => score_lanes::<G, 48>(queries, keys, capacity, j, width, scores, n),
+		32 => score_lanes::<G, 32>(queries, keys, capacity, j, width, scores, n),
+		_ => score_lanes::<G, 16>(queries, keys, capacity, j, width, scores, n),
 	}
 }
 
-/// [`score_block`] over `L` lanes (`L ≥ width`, the rows hold `j + L` positions): the
-/// accumulators stay in registers.
+/// [`score_block`] over `L` lanes (`L ≥ width`; `j + L ≤ capacity`, since `j` is a multiple of
+/// 64 and `capacity` one of 16): the accumulators stay in registers.
 #[inline(always)]
 fn score_lanes<const G: usize, const L: usize>(
 	queries: &[f32],
@@ -741,8 +723,10 @@ multiversion! {
 	/// The query heads of one kv head, for one query position, over the cached positions
 	/// `0..n` (`n = scores.len() / heads`): scores `q·k / sqrt(d)` (each a sequential sum over
 	/// d), softmax, `Σ p · v` (a sequential sum over positions). Every head gets the same bits
-	/// whether it is computed alone or with the others.
+	/// whether it is computed alone or with the others. The cache rows hold `capacity`
+	/// positions, a multiple of 16 (the cache's stride is one of 64).
 	fn attention_heads(hd: usize, queries: &[f32], keys: &[f32], values: &[f32], capacity: usize, scores: &mut [f32], out: &mut [f32]) {
+		assert!(capacity.is_multiple_of(16), "cache rows of a multiple of 16 positions");
 		if hd != 64 {
 			attention_any(hd, queries, keys, values, capacity, scores, out);
 			return;
@@ -887,9 +871,9 @@ mod tests {
 			swiglu(kernel, &gate, &up, &mut act);
 			assert_eq!(bits(&act), bits(&scalar), "SiLU on {kernel:?}");
 		}
-		// (positions per cache row, positions attended): blocks of 64 then 16 lanes, 64 then
-		// the unpadded tail, 64 then 48, 32 alone.
-		for (capacity, n) in [(100, 70), (70, 70), (128, 100), (64, 30)] {
+		// (positions per cache row, positions attended): blocks of 64 then 16 lanes (with room
+		// to spare, and the row's last positions), 64 then 48, 32 alone.
+		for (capacity, n) in [(112, 70), (80, 70), (128, 100), (64, 30)] {
 			let (hd, heads) = (64, 3);
 			let keys: Vec<f32> = (0..hd * capacity)
 				.map(|i| (i as f32 * 0.37).cos())
