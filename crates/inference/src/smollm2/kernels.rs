@@ -113,17 +113,6 @@ pub fn f16_to_f32(bits: u16) -> f32 {
 	f32::from_bits(sign | magnitude)
 }
 
-/// `a` if `a > b`, else `b`: a NaN `a` never wins, and the compiler emits one `maxps` for it
-/// (`f32::max` needs extra NaN handling that keeps loops from vectorizing).
-#[inline(always)]
-pub(crate) fn larger(b: f32, a: f32) -> f32 {
-	if a > b {
-		a
-	} else {
-		b
-	}
-}
-
 /// 1.5 · 2^23: adding it to an f32 of magnitude below 2^22 rounds it to an integer (ties to
 /// even), which the sum's low mantissa bits then hold.
 const ROUNDING_MAGIC: f32 = 12_582_912.0;
@@ -195,6 +184,7 @@ impl QuantizedRows {
 			.map(|(((q, d), s), sum)| QuantizedPiece { k, q, d, s, sum })
 			.collect()
 	}
+
 	/// Values per row.
 	pub fn k(&self) -> usize {
 		self.k

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use candle_core::quantized::{gguf_file::Content, GgmlDType};
 
-use super::kernels::{larger, Kernel, QMatrix, QuantizedRows, WeightFormat, GROUP};
+use super::kernels::{Kernel, QMatrix, QuantizedRows, WeightFormat, GROUP};
 use crate::{Error, Result};
 
 /// Rows per piece when rows are split across the pool (norms, activation quantization).
@@ -759,6 +759,17 @@ multiversion! {
 				}
 			}
 		}
+	}
+}
+
+/// `a` if `a > b`, else `b`: a NaN `a` never wins, and the compiler emits one `maxps` for it
+/// (`f32::max` needs extra NaN handling that keeps loops from vectorizing).
+#[inline(always)]
+fn larger(b: f32, a: f32) -> f32 {
+	if a > b {
+		a
+	} else {
+		b
 	}
 }
 
