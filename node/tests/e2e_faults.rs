@@ -14,7 +14,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-	chain::{events_of_block, find_event, input_value, set_field, submit, variant_name, Api},
+	chain::{
+		balance, events_of_block, find_event, input_value, set_field, submit, variant_name, Api,
+	},
 	TestNode,
 };
 use sp_core::{crypto::Pair as _, ed25519};
@@ -150,35 +152,6 @@ async fn submit_job(api: &Api, node: &TestNode, input: &JobInput) -> (u64, JobAs
 	);
 	let (block, events) = submit(api, node, &call, &dev::alice()).await;
 	(block, find_event(&events, "Jobs", "JobAssigned"))
-}
-
-/// The free and held balance of `who`.
-async fn balance(api: &Api, who: &AccountId32) -> (u128, u128) {
-	#[derive(Debug, DecodeAsType)]
-	#[decode_as_type(crate_path = "scale_decode")]
-	struct AccountInfo {
-		data: AccountData,
-	}
-	#[derive(Debug, DecodeAsType)]
-	#[decode_as_type(crate_path = "scale_decode")]
-	struct AccountData {
-		free: u128,
-		reserved: u128,
-	}
-	let info = api
-		.at_current_block()
-		.await
-		.expect("the current block")
-		.storage()
-		.fetch(
-			dynamic::storage::<(AccountId32,), AccountInfo>("System", "Account"),
-			(who.clone(),),
-		)
-		.await
-		.expect("the account")
-		.decode()
-		.expect("an AccountInfo");
-	(info.data.free, info.data.reserved)
 }
 
 /// Two worker nodes on one development chain: the first is Alice's validator serving

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::TestNode;
+use common::{chain, TestNode};
 use subxt::{
 	dynamic,
 	ext::scale_decode::{self, DecodeAsType},
@@ -21,19 +21,6 @@ struct Transfer {
 	from: AccountId32,
 	to: AccountId32,
 	amount: u128,
-}
-
-/// The part of `System::Account` this test reads.
-#[derive(Debug, DecodeAsType)]
-#[decode_as_type(crate_path = "scale_decode")]
-struct AccountInfo {
-	data: AccountData,
-}
-
-#[derive(Debug, DecodeAsType)]
-#[decode_as_type(crate_path = "scale_decode")]
-struct AccountData {
-	free: u128,
 }
 
 /// 1.5 VRT, in the smallest unit.
@@ -65,19 +52,7 @@ async fn e2e_dev_chain_finalizes_and_executes_a_transfer() {
 	let alice = dev::alice();
 	let bob = dev::bob();
 	let bob_id: AccountId32 = bob.public_key().to_account_id();
-	let account = dynamic::storage::<(AccountId32,), AccountInfo>("System", "Account");
-	let bob_before = api
-		.at_current_block()
-		.await
-		.expect("the current block")
-		.storage()
-		.fetch(account.clone(), (bob_id.clone(),))
-		.await
-		.expect("Bob's account")
-		.decode()
-		.expect("an AccountInfo")
-		.data
-		.free;
+	let (bob_before, _) = chain::balance(&api, &bob_id).await;
 
 	// Alice sends Bob 1.5 VRT and waits until the transfer is finalized.
 	let transfer = dynamic::transaction(
@@ -116,18 +91,7 @@ async fn e2e_dev_chain_finalizes_and_executes_a_transfer() {
 	assert_eq!(transfer_event.to, bob_id);
 	assert_eq!(transfer_event.amount, AMOUNT);
 
-	let bob_after = api
-		.at_current_block()
-		.await
-		.expect("the current block")
-		.storage()
-		.fetch(account, (bob_id,))
-		.await
-		.expect("Bob's account")
-		.decode()
-		.expect("an AccountInfo")
-		.data
-		.free;
+	let (bob_after, _) = chain::balance(&api, &bob_id).await;
 	assert_eq!(
 		bob_after,
 		bob_before + AMOUNT,

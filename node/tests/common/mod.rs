@@ -167,12 +167,13 @@ pub mod chain {
 	use std::time::Duration;
 
 	use subxt::{
-		dynamic::Value,
+		dynamic::{self, Value},
 		events::Events,
-		ext::scale_decode,
+		ext::scale_decode::{self, DecodeAsType},
 		ext::scale_value::{Composite, ValueDef},
 		extrinsics::ExtrinsicEvents,
 		transactions::Payload,
+		utils::AccountId32,
 		OnlineClient, PolkadotConfig,
 	};
 	use subxt_signer::sr25519::Keypair;
@@ -222,6 +223,38 @@ pub mod chain {
 			.expect("the inclusion block")
 			.block_number();
 		(number, events)
+	}
+
+	/// The part of `System::Account` the tests read.
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct AccountInfo {
+		data: AccountData,
+	}
+
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct AccountData {
+		free: u128,
+		reserved: u128,
+	}
+
+	/// The free and held balance of `who` at the finalized head.
+	pub async fn balance(api: &Api, who: &AccountId32) -> (u128, u128) {
+		let info = api
+			.at_current_block()
+			.await
+			.expect("the current block")
+			.storage()
+			.fetch(
+				dynamic::storage::<(AccountId32,), AccountInfo>("System", "Account"),
+				(who.clone(),),
+			)
+			.await
+			.expect("the account")
+			.decode()
+			.expect("an AccountInfo");
+		(info.data.free, info.data.reserved)
 	}
 
 	/// The events of finalized block `number`, waiting for it to be finalized.
