@@ -6,8 +6,13 @@
 //!   `//Alice//worker`, whose node re-executes the job from its off-chain worker) rejects it: the
 //!   liar is slashed, the user refunded.
 //! * A worker whose node is stopped: the job drawn for it is not answered; after its deadline the
-//!   silent worker is slashed and the job reassigned to the other worker, whose node serves it.
-//!   The user's fee is never lost: it pays the worker that did the job.
+//!   silent worker pays twice the fee and the job is reassigned to the other worker, whose node
+//!   serves it. The user's fee is never lost: it pays the worker that did the job.
+//!
+//! Money is checked to the unit: the slashes, the challenger's reward, the juror's pay, the
+//! treasury's share and the worker's fee, from the `Balances::Deposit` events of the block that
+//! settles; and `Balances::TotalIssuance` equals the sum of all accounts before and after each
+//! scenario.
 
 mod common;
 
@@ -15,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use common::{
 	chain::{
-		balance, events_of_block, find_event, input_value, set_field, submit, variant_name, Api,
+		balance, deposits_in_block, events_of_block, find_event, input_value,
+		issuance_and_accounts, set_field, submit, variant_name, Api,
 	},
 	TestNode,
 };
@@ -31,6 +37,8 @@ use verity_primitives::job::{JobInput, JobOutput};
 
 /// SmolLM2's id on the development chain.
 const SMOLLM2: u32 = 0;
+/// MiniLM's id on the development chain.
+const MINILM: u32 = 1;
 /// The fee of each job: 0.1 VRT.
 const FEE: u128 = 100_000_000_000;
 /// One VRT.
@@ -41,6 +49,13 @@ const NODE_KEY: &str = "00000000000000000000000000000000000000000000000000000000
 const SECOND_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000002";
 /// The peer id of [`NODE_KEY`].
 const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct JobSubmitted {
+	job_id: u64,
+	deposit: u128,
+}
 
 #[derive(Debug, DecodeAsType)]
 #[decode_as_type(crate_path = "scale_decode")]
@@ -139,19 +154,102 @@ impl JobEvents {
 	}
 }
 
-/// Submits a SmolLM2 job from Alice; returns its assignment.
-async fn submit_job(api: &Api, node: &TestNode, input: &JobInput) -> (u64, JobAssigned) {
+/// The treasury's account (`modl` + `py/trsry`, padded with zeros).
+fn treasury() -> AccountId32 {
+	let mut raw = [0u8; 32];
+	raw[..4].copy_from_slice(b"modl");
+	raw[4..12].copy_from_slice(b"py/trsry");
+	AccountId32(raw)
+}
+
+/// The amount `who` received in `deposits`, all together.
+fn received(deposits: &[(AccountId32, u128)], who: &AccountId32) -> u128 {
+	deposits
+		.iter()
+		.filter(|(to, _)| to == who)
+		.map(|(_, amount)| amount)
+		.sum()
+}
+
+/// Asserts that no money was minted or burned outside the books.
+async fn assert_issuance_is_the_sum_of_accounts(api: &Api, when: &str) {
+	let (issuance, accounts) = issuance_and_accounts(api).await;
+	assert_eq!(issuance, accounts, "TotalIssuance vs all accounts, {when}");
+}
+
+/// Submits a SmolLM2 job from Alice and waits for the hook of a later block to draw its worker;
+/// returns the block of the assignment, the assignment, and the deposit held.
+async fn submit_job(api: &Api, node: &TestNode, input: &JobInput) -> (u64, JobAssigned, u128) {
+	let model = match input {
+		JobInput::Generate { .. } => SMOLLM2,
+		JobInput::Embed { .. } => MINILM,
+	};
 	let call = dynamic::transaction(
 		"Jobs",
 		"submit_job",
 		(
-			Value::u128(SMOLLM2.into()),
+			Value::u128(model.into()),
 			input_value(input),
 			Value::u128(FEE),
 		),
 	);
 	let (block, events) = submit(api, node, &call, &dev::alice()).await;
-	(block, find_event(&events, "Jobs", "JobAssigned"))
+	let submitted: JobSubmitted = find_event(&events, "Jobs", "JobSubmitted");
+	assert!(
+		find_events_named(&events, "JobAssigned") == 0,
+		"the worker is drawn in a later block, not by submit_job"
+	);
+	for number in block + 1..block + 10 {
+		for event in events_of_block(api, number).await.iter() {
+			let event = event.expect("a decodable event");
+			if event.pallet_name() != "Jobs" || event.event_name() != "JobAssigned" {
+				continue;
+			}
+			let assigned: JobAssigned = event.decode_fields_unchecked_as().unwrap();
+			if assigned.job_id == submitted.job_id {
+				return (number, assigned, submitted.deposit);
+			}
+		}
+	}
+	panic!(
+		"job {} was not assigned; log:\n{}",
+		submitted.job_id,
+		node.log()
+	);
+}
+
+/// How many `Jobs::name` events a transaction deposited.
+fn find_events_named(
+	events: &subxt::extrinsics::ExtrinsicEvents<subxt::PolkadotConfig>,
+	name: &str,
+) -> usize {
+	events
+		.iter()
+		.map(|event| event.expect("a decodable event"))
+		.filter(|event| event.pallet_name() == "Jobs" && event.event_name() == name)
+		.count()
+}
+
+/// The bond of `who` (bonded plus unbonding) at block `number`.
+async fn stake_at(api: &Api, who: &AccountId32, number: u64) -> u128 {
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct Ledger {
+		bonded: u128,
+	}
+	api.at_block(number)
+		.await
+		.expect("a finalized block")
+		.storage()
+		.fetch(
+			dynamic::storage::<(AccountId32,), Ledger>("Workers", "Ledgers"),
+			(who.clone(),),
+		)
+		.await
+		.expect("the ledger")
+		.decode()
+		.expect("a Ledger")
+		.bonded
 }
 
 /// Two worker nodes on one development chain: the first is Alice's validator serving
@@ -221,7 +319,12 @@ impl TwoWorkers {
 			"Workers",
 			"register_worker",
 			(
-				Value::unnamed_composite([Value::u128(SMOLLM2.into())]),
+				Value::unnamed_composite([SMOLLM2, MINILM].map(|model| {
+					Value::named_composite([
+						("model", Value::u128(model.into())),
+						("capacity", Value::u128(4)),
+					])
+				})),
 				Value::from_bytes(receipt_key.0),
 			),
 		);
@@ -236,29 +339,31 @@ impl TwoWorkers {
 }
 
 /// Alice submits jobs until one is drawn for `worker` (with 98.7% of the bonds, `//Bob//worker`
-/// nearly always is).
+/// nearly always is); returns the assignment's block, the assignment, and the deposits of all the
+/// jobs submitted.
 async fn submit_job_for(
 	api: &Api,
 	node: &TestNode,
 	input: &JobInput,
 	worker: &AccountId32,
-) -> (u64, JobAssigned) {
+) -> (u64, JobAssigned, u128) {
+	let mut deposits = 0;
 	for _ in 0..5 {
-		let (block, assigned) = submit_job(api, node, input).await;
+		let (block, assigned, deposit) = submit_job(api, node, input).await;
+		deposits += deposit;
 		if assigned.worker == *worker {
-			return (block, assigned);
+			return (block, assigned, deposits);
 		}
 	}
 	panic!("no job drawn for {worker} in five tries");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded() {
+async fn e2e_lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded() {
 	// The second node lies: it alters every output.
 	let net = TwoWorkers::start(&["--test-fault-alter-outputs"]).await;
-	let (api, honest, liar, liar_id) = (&net.api, &net.first, &net.second, &net.bob_worker);
+	let (api, honest) = (&net.api, &net.first);
 	let alice = dev::alice();
-	let models_dir = default_models_dir();
 
 	// The challenge window is widened so that the test's transactions (each waits for finality)
 	// fit in it. Random audits stay on (the economic check refuses a zero audit rate): an audit
@@ -289,9 +394,41 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 		.any(|event| event.pallet_name() == "Jobs" && event.event_name() == "ParamsChanged");
 	assert!(changed, "sudo set the parameters");
 
-	// Alice submits jobs until one is drawn for the liar.
-	let input = JobInput::generate("Name a primary colour.", 12).expect("a valid prompt");
-	let (submitted_block, assigned) = submit_job_for(api, honest, &input, liar_id).await;
+	// A generation (exact policy), then an embedding (tolerance policy).
+	let salts = [[7u8; 32], [8u8; 32]];
+	for (input, salt) in [
+		JobInput::generate("Name a primary colour.", 12).expect("a valid prompt"),
+		JobInput::embed(&["A lighthouse keeps its light on."]).expect("a valid text"),
+	]
+	.into_iter()
+	.zip(salts)
+	{
+		catch_a_lie(&net, &input, salt).await;
+	}
+	let TwoWorkers {
+		mut first,
+		mut second,
+		..
+	} = net;
+	let _ = second.stop(Duration::from_secs(60));
+	let status = first.stop(Duration::from_secs(60));
+	assert!(status.success(), "verity-node exits cleanly, got {status}");
+}
+
+/// Alice submits `input` until a job of it is drawn for the liar; the liar answers wrong; Alice
+/// checks locally and Charlie challenges (unless an audit got there first); the honest worker's
+/// node, the only juror, rejects it. Every amount is checked to the unit.
+async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
+	let (api, honest, liar, liar_id) = (&net.api, &net.first, &net.second, &net.bob_worker);
+	let alice = dev::alice();
+	let models_dir = default_models_dir();
+	let (model, model_id) = match input {
+		JobInput::Generate { .. } => (ModelId::SmolLm2, SMOLLM2),
+		JobInput::Embed { .. } => (ModelId::MiniLm, MINILM),
+	};
+	let input = input.clone();
+	assert_issuance_is_the_sum_of_accounts(api, "before the lie").await;
+	let (submitted_block, assigned, _) = submit_job_for(api, honest, &input, liar_id).await;
 	let job_id = assigned.job_id;
 
 	// The liar answers; the user computes the job locally and sees the output is wrong.
@@ -323,18 +460,17 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 			.expect("the result");
 		codec::Decode::decode(&mut raw.bytes()).expect("a JobOutput")
 	};
-	let local = LoadedModel::load(ModelId::SmolLm2, &models_dir)
+	let local = LoadedModel::load(model, &models_dir)
 		.expect("the models are fetched")
 		.run(&input)
 		.expect("local inference");
-	assert_ne!(
-		claimed, local,
-		"the liar's output differs from local inference"
+	assert!(
+		verity_primitives::policy::check(model.policy(), &claimed, &local).is_err(),
+		"the liar's output differs from local inference beyond model {model_id}'s policy"
 	);
 
 	// Charlie challenges: commit, then reveal in a later block.
 	let charlie = dev::charlie();
-	let salt = [7u8; 32];
 	let commitment =
 		pallet_jobs::commitments::challenge_commitment(&charlie.public_key().0, job_id, &salt);
 	let commit = dynamic::transaction(
@@ -361,6 +497,7 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 		seen.read_block(&api, next).await;
 		next += 1;
 	}
+	let resolved_block = next - 1;
 	let dispute = seen.disputes.iter().find(|d| d.job_id == job_id).unwrap();
 	assert_eq!(variant_name(&dispute.outcome), "ResultRejected");
 	assert_eq!((dispute.confirming, dispute.rejecting), (0, 1));
@@ -370,7 +507,29 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 		.find(|s| s.job_id == job_id && s.who == *liar_id)
 		.expect("the liar is slashed");
 	assert_eq!(variant_name(&slash.fault), "WrongResult");
-	assert!(slash.amount > 0);
+	// Half of the liar's stake, to the unit.
+	let stake = stake_at(api, liar_id, resolved_block - 1).await;
+	assert_eq!(slash.amount, stake / 2, "50% of the liar's {stake} stake");
+	// Where the slash went (the dev chain's shares: challenger 50%, jury 30%, treasury the rest).
+	let audited = seen.trace.iter().any(|(_, name)| name == "AuditStarted");
+	let deposits = deposits_in_block(api, resolved_block).await;
+	let juror: AccountId32 = Keypair::from_uri(&"//Alice//worker".parse::<SecretUri>().unwrap())
+		.unwrap()
+		.public_key()
+		.to_account_id();
+	let jury_pay = slash.amount * 3 / 10;
+	assert_eq!(received(&deposits, &juror), jury_pay, "the one juror's pay");
+	let reward = if audited { 0 } else { slash.amount / 2 };
+	assert_eq!(
+		received(&deposits, &charlie.public_key().to_account_id()),
+		reward,
+		"the challenger's reward"
+	);
+	assert_eq!(
+		received(&deposits, &treasury()),
+		slash.amount - reward - jury_pay,
+		"the treasury's share"
+	);
 	let refund = seen
 		.refunds
 		.iter()
@@ -379,10 +538,12 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 	assert_eq!(refund.submitter, alice.public_key().to_account_id());
 	assert_eq!(refund.amount, FEE);
 	assert_eq!(variant_name(&refund.reason), "ResultRejected");
-	let audited = seen.trace.iter().any(|(_, name)| name == "AuditStarted");
+	assert_issuance_is_the_sum_of_accounts(api, "after the lie").await;
 	println!(
-		"lying worker: result in block {result_block}, challenged in block {revealed_block}, \
-		 rejected 1–0 by the jury of {} in block {}; liar slashed {} VRT, user refunded {} VRT",
+		"lying worker ({}): result in block {result_block}, challenged in block {revealed_block}, \
+		 rejected 1–0 by the jury of {} in block {}; liar slashed {} VRT (challenger {} VRT, juror \
+		 {} VRT, treasury {} VRT), user refunded {} VRT",
+		model.name(),
 		if audited {
 			"a random audit"
 		} else {
@@ -390,16 +551,11 @@ async fn e2e_a_lying_worker_is_caught_by_the_jury_slashed_and_the_user_refunded(
 		},
 		next - 1,
 		slash.amount as f64 / UNIT as f64,
+		reward as f64 / UNIT as f64,
+		jury_pay as f64 / UNIT as f64,
+		(slash.amount - reward - jury_pay) as f64 / UNIT as f64,
 		refund.amount as f64 / UNIT as f64
 	);
-	let TwoWorkers {
-		mut first,
-		mut second,
-		..
-	} = net;
-	let _ = second.stop(Duration::from_secs(60));
-	let status = first.stop(Duration::from_secs(60));
-	assert!(status.success(), "verity-node exits cleanly, got {status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -423,14 +579,18 @@ async fn e2e_a_job_whose_worker_node_is_stopped_is_reassigned_and_served() {
 			.public_key()
 			.to_account_id();
 	let (_, held_before) = balance(&api, &alice_id).await;
+	assert_issuance_is_the_sum_of_accounts(&api, "before the missed deadline").await;
 
 	let input = JobInput::generate("Who answers when the worker is gone?", 8).unwrap();
-	let (submitted_block, assigned) = submit_job_for(&api, &first, &input, &bob_worker).await;
+	let (submitted_block, assigned, deposits) =
+		submit_job_for(&api, &first, &input, &bob_worker).await;
 	let job_id = assigned.job_id;
 
 	let mut seen = JobEvents::default();
 	let mut next = submitted_block + 1;
-	let deadline = Instant::now() + Duration::from_secs(240);
+	// Long enough for the rare audit of the reassigned job, whose only juror is the stopped
+	// worker: silent, no other juror, so the council's window runs out before it is paid.
+	let deadline = Instant::now() + Duration::from_secs(420);
 	while !seen.finalized.iter().any(|f| f.job_id == job_id) {
 		assert!(
 			Instant::now() < deadline,
@@ -451,6 +611,11 @@ async fn e2e_a_job_whose_worker_node_is_stopped_is_reassigned_and_served() {
 		.expect("the silent worker is slashed");
 	assert_eq!(slash.who, bob_worker);
 	assert_eq!(variant_name(&slash.fault), "MissedDeadline");
+	assert_eq!(
+		slash.amount,
+		2 * FEE,
+		"twice the fee, not a share of the stake"
+	);
 	let (reassigned_block, reassigned) = seen
 		.assignments
 		.iter()
@@ -472,10 +637,22 @@ async fn e2e_a_job_whose_worker_node_is_stopped_is_reassigned_and_served() {
 		finalized.worker, alice_worker,
 		"the worker that did the job is paid"
 	);
-	assert!(finalized.paid > 0 && finalized.paid <= FEE);
-	// Nothing of Alice's stays held: her fee paid for the job that was done.
+	assert_eq!(
+		finalized.paid,
+		FEE - FEE / 10,
+		"the fee minus the 10% protocol share"
+	);
+	let finalized_block = next - 1;
+	let deposits_then = deposits_in_block(&api, finalized_block).await;
+	assert_eq!(
+		received(&deposits_then, &treasury()),
+		FEE / 10,
+		"the treasury's share"
+	);
+	// Of Alice's only the jobs' storage deposits stay held: her fee paid for the job done.
 	let (_, held_after) = balance(&api, &alice_id).await;
-	assert_eq!(held_after, held_before);
+	assert_eq!(held_after, held_before + deposits);
+	assert_issuance_is_the_sum_of_accounts(&api, "after the missed deadline").await;
 	println!(
 		"worker node stopped: job submitted in block {submitted_block}, deadline {}, reassigned in \
 		 block {reassigned_block}, answered in block {result_block}, finalized in block {}; the \

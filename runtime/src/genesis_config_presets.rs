@@ -36,6 +36,11 @@ pub const WORKER_ENDOWMENT: Balance = 10_000 * UNIT;
 /// What each development worker bonds at genesis (twice the minimum worker bond).
 pub const WORKER_BOND: Balance = 2_000 * UNIT;
 
+/// The jobs of each reference model a development worker computes at once. The node's inference
+/// queue runs them one after another; eight 128-token SmolLM2 generations take a few seconds on
+/// two cores, well inside the development chain's execution window.
+pub const DEV_WORKER_CAPACITY: u32 = 8;
+
 /// A development worker: an account of its own, apart from the wallets (so the worker's
 /// transactions never race a wallet's nonce), and its receipt key. The runtime cannot derive keys
 /// (no_std), so the public keys are written out; a test derives them from the seeds.
@@ -199,13 +204,17 @@ fn testnet_genesis(
 				.map(|w| (AccountId::from(w.account), WORKER_ENDOWMENT)),
 		)
 		.collect::<Vec<_>>();
+	let served: Vec<(u32, u32)> = model_ids
+		.iter()
+		.map(|model| (*model, DEV_WORKER_CAPACITY))
+		.collect();
 	let bonded_workers = workers
 		.iter()
 		.map(|w| {
 			(
 				AccountId::from(w.account),
 				WORKER_BOND,
-				model_ids.clone(),
+				served.clone(),
 				w.receipt_key,
 			)
 		})

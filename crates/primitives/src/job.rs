@@ -233,6 +233,22 @@ impl JobInput {
 	pub fn hash(&self) -> Hash {
 		Hashing::hash_of(self)
 	}
+
+	/// The most bytes the SCALE encoding of an output to this input can take: a generation of
+	/// `max_tokens` tokens (each an id and up to 32 bytes of text), or one embedding of the
+	/// largest dimension per text. What a job's storage deposit is sized by, before any worker
+	/// answers.
+	pub fn max_output_len(&self) -> u32 {
+		// Variant byte and compact lengths: five bytes each at most.
+		const OVERHEAD: u32 = 16;
+		match self {
+			Self::Generate { max_tokens, .. } => {
+				OVERHEAD.saturating_add(max_tokens.saturating_mul(4 + 32))
+			}
+			Self::Embed { texts } => OVERHEAD
+				.saturating_add((texts.len() as u32).saturating_mul(5 + MAX_EMBEDDING_DIM * 4)),
+		}
+	}
 }
 
 /// One embedding vector in canonical form (see the module docs): IEEE-754 `f32` bit patterns,
@@ -578,5 +594,20 @@ mod tests {
 			vec![Embedding::from_f32(&vec![0.5; MAX_EMBEDDING_DIM as usize]).expect("finite"); 32];
 		let output = JobOutput::embedded(embeddings).expect("fits");
 		assert!(output.encode().len() <= JobOutput::max_encoded_len());
+	}
+
+	#[test]
+	fn the_largest_output_of_an_input_fits_its_max_output_len() {
+		let generate = JobInput::generate("Hi", 3).expect("valid");
+		let text = "\u{10FFFF}".repeat(24);
+		let output = JobOutput::generated(vec![u32::MAX; 3], &text).expect("fits");
+		assert!(output.encode().len() as u32 <= generate.max_output_len());
+		assert_eq!(generate.max_output_len(), 16 + 3 * 36);
+
+		let embed = JobInput::embed(&["a", "b"]).expect("valid");
+		let vectors =
+			vec![Embedding::from_f32(&vec![0.5; MAX_EMBEDDING_DIM as usize]).expect("finite"); 2];
+		let output = JobOutput::embedded(vectors).expect("fits");
+		assert!(output.encode().len() as u32 <= embed.max_output_len());
 	}
 }

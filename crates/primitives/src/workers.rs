@@ -54,24 +54,58 @@ pub enum SlashDestination<AccountId> {
 	Burn,
 }
 
+/// What a draw is for, and so what a worker needs to be drawn and what taking it costs.
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Demand<Balance> {
+	/// A job paying `fee`: the worker needs a free slot of its declared capacity for the model
+	/// and `fee` of unreserved bond; taking it reserves both, the slot until the worker answers,
+	/// the bond until the job settles.
+	Job(Balance),
+	/// A jury seat: any active worker serving the model can be drawn (verification is never
+	/// starved by load); taking it occupies a slot of the worker's capacity until it commits its
+	/// vote (it re-executes the job meanwhile), so it takes fewer new jobs, and reserves no bond.
+	JurySeat,
+}
+
+impl<Balance: Copy + Default> Demand<Balance> {
+	/// The bond this demand reserves.
+	pub fn at_risk(&self) -> Balance {
+		match self {
+			Self::Job(fee) => *fee,
+			Self::JurySeat => Balance::default(),
+		}
+	}
+}
+
+/// What one worker holds in flight, as the worker pallet books it.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug, Default)]
+pub struct InFlight<Balance> {
+	/// Bond reserved by its jobs.
+	pub reserved: Balance,
+	/// Jobs and jury seats not yet settled.
+	pub count: u32,
+	/// Slots of its capacity in use (jobs not yet answered, seats not yet voted), by model.
+	pub busy: Vec<(ModelId, u32)>,
+}
+
 /// Draws staked workers for jobs and juries.
 pub trait WorkerSelection<AccountId, Balance> {
 	/// Draws up to `n` distinct workers that serve `model`, are not paused, are not in `exclude`,
-	/// and have at least `min_free_bond` of their bond not yet reserved by jobs in flight. Each
-	/// draw picks a remaining worker with probability proportional to its bond, so splitting a
-	/// bond over several accounts does not raise the chance that one of them is drawn. The same
-	/// `seed` and state give the same workers in the same order; fewer than `n` come back when
-	/// fewer are eligible.
+	/// and can take `demand` (for a job: a free slot of their capacity for the model and the fee
+	/// in unreserved bond). Each draw picks a remaining worker with probability proportional to
+	/// its bond, so splitting a bond over several accounts does not raise the chance that one of
+	/// them is drawn. The same `seed` and state give the same workers in the same order; fewer
+	/// than `n` come back when fewer are eligible.
 	fn select(
 		model: ModelId,
 		exclude: &[AccountId],
 		seed: Hash,
 		n: u32,
-		min_free_bond: Balance,
+		demand: Demand<Balance>,
 	) -> Vec<AccountId>;
 
 	/// How many workers [`Self::select`] could draw from with the same arguments.
-	fn eligible_count(model: ModelId, exclude: &[AccountId], min_free_bond: Balance) -> u32;
+	fn eligible_count(model: ModelId, exclude: &[AccountId], demand: Demand<Balance>) -> u32;
 
 	/// The ed25519 key `who` signs its receipts with, if `who` is a registered worker.
 	fn receipt_key(who: &AccountId) -> Option<ReceiptPublic>;
@@ -120,12 +154,29 @@ pub trait Slashing<AccountId, Balance> {
 		fault: FaultKind,
 	) -> Self::Credit;
 
-	/// Records that `who` took a job that puts `at_risk` of its bond at risk. Refused when the
-	/// worker is not registered or its unreserved bond is below `at_risk`, so a slash always covers
-	/// the fees of the jobs a worker holds.
-	fn note_job_started(who: &AccountId, at_risk: Balance) -> DispatchResult;
+	/// Records that `who` took `demand` for `model`. A job is refused when the worker is not
+	/// registered for the model, has no free slot of its capacity for it, or its unreserved bond
+	/// is below the fee, so a slash always covers the fees of the jobs a worker holds. A jury
+	/// seat is refused only when the worker is not registered for the model.
+	fn note_job_started(who: &AccountId, model: ModelId, demand: Demand<Balance>)
+		-> DispatchResult;
 
-	/// Records that a job `who` took with [`Self::note_job_started`] ended, releasing `at_risk`;
+	/// Records that `who` is done computing a job or jury seat of `model` (it answered, or
+	/// committed its vote): the slot of its capacity is free for another job, while the bond
+	/// stays reserved until the job settles.
+	fn note_slot_freed(who: &AccountId, model: ModelId);
+
+	/// Records that `demand` of `who` for `model`, taken with [`Self::note_job_started`], ended,
+	/// releasing its bond, and its slot when `slot_held` (it was never freed);
 	/// `completed` counts it among the worker's jobs done.
-	fn note_job_finished(who: &AccountId, at_risk: Balance, completed: bool);
+	fn note_job_finished(
+		who: &AccountId,
+		model: ModelId,
+		demand: Demand<Balance>,
+		slot_held: bool,
+		completed: bool,
+	);
+
+	/// What `who` holds in flight, as booked (for the job market's consistency checks).
+	fn in_flight(who: &AccountId) -> InFlight<Balance>;
 }

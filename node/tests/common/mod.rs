@@ -257,6 +257,65 @@ pub mod chain {
 		(info.data.free, info.data.reserved)
 	}
 
+	/// `Balances::TotalIssuance` and the sum of every account's free and held balance at the
+	/// finalized head: equal unless money was minted or burned outside the books.
+	pub async fn issuance_and_accounts(api: &Api) -> (u128, u128) {
+		let at = api.at_current_block().await.expect("the current block");
+		let issuance: u128 = at
+			.storage()
+			.fetch(
+				dynamic::storage::<(), u128>("Balances", "TotalIssuance"),
+				(),
+			)
+			.await
+			.expect("the total issuance")
+			.decode()
+			.expect("a u128");
+		let mut sum = 0u128;
+		let mut accounts = at
+			.storage()
+			.iter(
+				dynamic::storage::<(AccountId32,), AccountInfo>("System", "Account"),
+				(),
+			)
+			.await
+			.expect("the accounts");
+		while let Some(entry) = accounts.next().await {
+			let info = entry
+				.expect("an account")
+				.value()
+				.decode()
+				.expect("an AccountInfo");
+			sum += info.data.free + info.data.reserved;
+		}
+		(issuance, sum)
+	}
+
+	/// The `Balances::Deposit` events of finalized block `number` deposited while the block was
+	/// initialized (the settlement hooks; transaction fees come later): who received how much.
+	pub async fn deposits_in_block(api: &Api, number: u64) -> Vec<(AccountId32, u128)> {
+		#[derive(Debug, DecodeAsType)]
+		#[decode_as_type(crate_path = "scale_decode")]
+		struct Deposit {
+			who: AccountId32,
+			amount: u128,
+		}
+		events_of_block(api, number)
+			.await
+			.iter()
+			.map(|event| event.expect("a decodable event"))
+			.filter(|event| {
+				event.pallet_name() == "Balances"
+					&& event.event_name() == "Deposit"
+					&& matches!(event.phase(), subxt::events::Phase::Initialization)
+			})
+			.map(|event| {
+				let d: Deposit = event.decode_fields_unchecked_as().expect("a Deposit");
+				(d.who, d.amount)
+			})
+			.collect()
+	}
+
 	/// The events of finalized block `number`, waiting for it to be finalized.
 	pub async fn events_of_block(api: &Api, number: u64) -> Events<PolkadotConfig> {
 		loop {

@@ -5,7 +5,8 @@
 //! index is as full as the worker pallet allows (draws read all of it), juries of every size up
 //! to [`Config::MaxJurySize`], and the most expensive branch of each settlement step (a missed
 //! deadline that reassigns, an audit that seats a jury, a dispute that slashes the worker and the
-//! minority jurors). Settlement steps are measured one queue entry at a time.
+//! minority jurors). Settlement steps are measured one queue entry at a time, the entry alone in
+//! its block.
 
 use alloc::{format, vec, vec::Vec};
 use frame_benchmarking::v2::*;
@@ -33,7 +34,7 @@ use verity_primitives::{
 use super::*;
 use crate::{
 	commitments::{challenge_commitment, vote_commitment},
-	pallet::{Challenges, Commitments, Jobs, Juries, Params, Results, Timeouts},
+	pallet::{Challenges, Commitments, Jobs, Juries, Params, Results, SettlementCursor, Timeouts},
 };
 
 /// The keystore key type the benchmarks' receipt keys live under.
@@ -120,8 +121,9 @@ fn largest_output(value: f32) -> Result<JobOutput, BenchmarkError> {
 		.map_err(|_| stop("a benchmark output is invalid"))
 }
 
-/// Submits the largest embedding job for `model` from a new funded account; returns its id.
-fn submit<T: Config>(model: ModelId) -> Result<(JobId, T::AccountId), BenchmarkError> {
+/// Submits the largest embedding job for `model` from a new funded account and leaves it
+/// pending; returns its id and submitter.
+fn submit_pending<T: Config>(model: ModelId) -> Result<(JobId, T::AccountId), BenchmarkError> {
 	let submitter: T::AccountId = account("submitter", model, 0);
 	endow::<T>(&submitter);
 	let job_id = pallet::NextJobId::<T>::get();
@@ -132,6 +134,15 @@ fn submit<T: Config>(model: ModelId) -> Result<(JobId, T::AccountId), BenchmarkE
 		largest_input(JobKind::Embed),
 		fee,
 	)?;
+	Ok((job_id, submitter))
+}
+
+/// [`submit_pending`], then the next block's hook draws the worker.
+fn submit<T: Config>(model: ModelId) -> Result<(JobId, T::AccountId), BenchmarkError> {
+	let (job_id, submitter) = submit_pending::<T>(model)?;
+	let next = now::<T>().saturating_add(One::one());
+	set_block::<T>(next);
+	Pallet::<T>::settle_block(next);
 	Ok((job_id, submitter))
 }
 
@@ -264,9 +275,20 @@ fn enter_reveal_phase<T: Config>(job_id: JobId) -> Result<BlockNumberFor<T>, Ben
 	Ok(resolve_at)
 }
 
-/// Makes `timeout` the only entry of block `at` and moves to it.
+/// Makes `timeout` the only entry of block `at` (a job's entry moves there) and moves to it, with
+/// everything before settled.
 fn only_timeout<T: Config>(at: BlockNumberFor<T>, timeout: Timeout) {
-	Timeouts::<T>::insert(at, BoundedVec::truncate_from(vec![timeout]));
+	let _ = Timeouts::<T>::clear_prefix(at, u32::MAX, None);
+	if let Timeout::Job(job_id) = &timeout {
+		Jobs::<T>::mutate(job_id, |job| {
+			if let Some(job) = job {
+				Timeouts::<T>::remove(job.next_settlement, Timeout::Job(*job_id));
+				job.next_settlement = at;
+			}
+		});
+	}
+	Timeouts::<T>::insert(at, timeout, ());
+	SettlementCursor::<T>::put(at);
 	set_block::<T>(at);
 }
 
@@ -294,7 +316,7 @@ mod benchmarks {
 	#[benchmark]
 	fn cancel_job() -> Result<(), BenchmarkError> {
 		let (model, _) = market::<T>(JobKind::Embed, MAX_BENCH_WORKERS)?;
-		let (job_id, submitter) = submit::<T>(model)?;
+		let (job_id, submitter) = submit_pending::<T>(model)?;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(submitter), job_id);
 		assert!(matches!(
@@ -437,6 +459,23 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn settle_assign() -> Result<(), BenchmarkError> {
+		let (model, _) = market::<T>(JobKind::Embed, MAX_BENCH_WORKERS)?;
+		let (job_id, _) = submit_pending::<T>(model)?;
+		let at = now::<T>().saturating_add(One::one());
+		only_timeout::<T>(at, Timeout::Job(job_id));
+		#[block]
+		{
+			Pallet::<T>::settle_block(at);
+		}
+		assert!(matches!(
+			Jobs::<T>::get(job_id).map(|job| job.status),
+			Some(JobStatus::Assigned { .. })
+		));
+		Ok(())
+	}
+
+	#[benchmark]
 	fn settle_missed_deadline() -> Result<(), BenchmarkError> {
 		let (model, _) = market::<T>(JobKind::Embed, MAX_BENCH_WORKERS)?;
 		let (job_id, _) = submit::<T>(model)?;
@@ -488,7 +527,9 @@ mod benchmarks {
 			return Err(stop("not committed"));
 		};
 		// The audit draw (no audit) happens first, as on chain.
-		Pallet::<T>::settle_block(now::<T>().saturating_add(One::one()));
+		let draw = now::<T>().saturating_add(One::one());
+		set_block::<T>(draw);
+		Pallet::<T>::settle_block(draw);
 		only_timeout::<T>(settle_at, Timeout::Job(job_id));
 		#[block]
 		{
@@ -550,13 +591,13 @@ mod benchmarks {
 	#[benchmark]
 	fn settle_prune() -> Result<(), BenchmarkError> {
 		let (model, _) = market::<T>(JobKind::Embed, MAX_BENCH_WORKERS)?;
-		let (job_id, submitter) = submit::<T>(model)?;
+		let (job_id, submitter) = submit_pending::<T>(model)?;
 		Pallet::<T>::cancel_job(RawOrigin::Signed(submitter).into(), job_id)?;
 		let Some(JobStatus::Refunded { prune_at, .. }) = Jobs::<T>::get(job_id).map(|j| j.status)
 		else {
 			return Err(stop("not refunded"));
 		};
-		only_timeout::<T>(prune_at, Timeout::Prune(job_id));
+		only_timeout::<T>(prune_at, Timeout::Job(job_id));
 		#[block]
 		{
 			Pallet::<T>::settle_block(prune_at);

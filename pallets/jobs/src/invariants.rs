@@ -1,20 +1,25 @@
 //! The books of the job market ([`Pallet::do_try_state`]), checked by `try_state` and at the end of
 //! every test.
 
-use alloc::collections::btree_map::BTreeMap;
+use alloc::{collections::btree_map::BTreeMap, vec::Vec};
 use frame_support::traits::fungible::InspectHold;
 use sp_runtime::{
-	traits::{Saturating, Zero},
+	traits::{One, Saturating, Zero},
 	TryRuntimeError,
 };
+use verity_primitives::{workers::Slashing, ModelId};
 
 use crate::{
 	pallet::{
 		BalanceOf, Challenges, Commitments, Config, HoldReason, Jobs, Juries, OpenCommitments,
-		Pallet, Results,
+		Pallet, PastJurors, Results, SettlementCursor, Timeouts,
 	},
-	JobStatus,
+	JobStatus, Timeout,
 };
+
+/// What the job market says one worker holds: reserved bond, jobs and seats not settled, and
+/// slots busy by model.
+type Holding<Balance> = (Balance, u32, BTreeMap<ModelId, u32>);
 
 impl<T: Config> Pallet<T> {
 	/// Checks that every held fee and bond is accounted for:
@@ -22,14 +27,42 @@ impl<T: Config> Pallet<T> {
 	///   committed or disputed);
 	/// * the challenge bonds held from each account equal its unrevealed commitments' and open
 	///   challenges' bonds, and its commitment count matches;
-	/// * results exist for every committed, disputed and finalized job and for no assigned one;
-	///   juries and challenges exist only for disputed jobs.
+	/// * the deposits held from each account equal the deposits of its jobs not yet pruned;
+	/// * results exist for every committed, disputed and finalized job and for no pending or
+	///   assigned one; juries and challenges exist only for disputed jobs;
+	/// * the settlement queue holds exactly one entry per job, at its `next_settlement`, and one
+	///   per unrevealed commitment, the block after it expires, and nothing before the cursor;
+	/// * each worker's reserved bond and jobs in flight (by model), as the worker pallet books
+	///   them, equal the fees of the jobs it holds and its jury seats.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let mut fees: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut holding: BTreeMap<T::AccountId, Holding<BalanceOf<T>>> = BTreeMap::new();
+		let mut hold = |who: &T::AccountId, model: ModelId, fee: BalanceOf<T>, busy: bool| {
+			let entry = holding
+				.entry(who.clone())
+				.or_insert_with(|| (Zero::zero(), 0, BTreeMap::new()));
+			entry.0 = entry.0.saturating_add(fee);
+			entry.1 = entry.1.saturating_add(1);
+			let slots = entry.2.entry(model).or_insert(0);
+			*slots = slots.saturating_add(u32::from(busy));
+		};
+		let cursor = SettlementCursor::<T>::get();
 		for (job_id, job) in Jobs::<T>::iter() {
 			let has_result = Results::<T>::contains_key(job_id);
 			let disputed = matches!(job.status, JobStatus::Disputed { .. });
-			match job.status {
+			invariant(
+				Timeouts::<T>::contains_key(job.next_settlement, Timeout::Job(job_id)),
+				"a job has no entry in the settlement queue at its next settlement",
+			)?;
+			let deposit = deposits
+				.entry(job.submitter.clone())
+				.or_insert_with(Zero::zero);
+			*deposit = deposit.saturating_add(job.deposit);
+			match &job.status {
+				JobStatus::Pending => {
+					invariant(!has_result, "a pending job has a result")?;
+				}
 				JobStatus::Assigned { .. } => {
 					invariant(!has_result, "an assigned job has a result")?;
 				}
@@ -51,9 +84,23 @@ impl<T: Config> Pallet<T> {
 					"a challenge outlived its dispute",
 				)?;
 			}
+			if !disputed {
+				invariant(
+					!PastJurors::<T>::contains_key(job_id),
+					"past jurors outlived their dispute",
+				)?;
+			}
+			match &job.status {
+				JobStatus::Assigned { worker, .. } => hold(worker, job.model, job.fee, true),
+				JobStatus::Committed { worker, .. } | JobStatus::Disputed { worker, .. } => {
+					hold(worker, job.model, job.fee, false)
+				}
+				_ => {}
+			}
 			if matches!(
 				job.status,
-				JobStatus::Assigned { .. }
+				JobStatus::Pending
+					| JobStatus::Assigned { .. }
 					| JobStatus::Committed { .. }
 					| JobStatus::Disputed { .. }
 			) {
@@ -61,8 +108,21 @@ impl<T: Config> Pallet<T> {
 				*held = held.saturating_add(job.fee);
 			}
 		}
-		for (job_id, _) in Juries::<T>::iter() {
-			invariant(Jobs::<T>::contains_key(job_id), "a jury without a job")?;
+		for (job_id, jury) in Juries::<T>::iter() {
+			let job = Jobs::<T>::get(job_id);
+			invariant(job.is_some(), "a jury without a job")?;
+			if let Some(job) = job {
+				for (juror, seat) in jury.iter() {
+					hold(juror, job.model, Zero::zero(), seat.commitment.is_none());
+				}
+			}
+		}
+		for (job_id, _) in PastJurors::<T>::iter() {
+			invariant(
+				Jobs::<T>::get(job_id)
+					.is_some_and(|job| matches!(job.status, JobStatus::Disputed { .. })),
+				"past jurors outlived their dispute",
+			)?;
 		}
 		for (who, expected) in &fees {
 			let held = T::Currency::balance_on_hold(&HoldReason::JobFee.into(), who);
@@ -71,6 +131,61 @@ impl<T: Config> Pallet<T> {
 				"held fees differ from the fees of jobs in flight",
 			)?;
 		}
+		for (who, expected) in &deposits {
+			let held = T::Currency::balance_on_hold(&HoldReason::JobDeposit.into(), who);
+			invariant(
+				held == *expected,
+				"held deposits differ from the deposits of jobs kept",
+			)?;
+		}
+		for (who, (reserved, count, by_model)) in &holding {
+			let booked = T::Slashing::in_flight(who);
+			invariant(
+				booked.reserved == *reserved,
+				"a worker's reserved bond differs from the fees of its jobs in flight",
+			)?;
+			invariant(
+				booked.count == *count,
+				"a worker's jobs in flight differ from its jobs and jury seats",
+			)?;
+			let mut booked_busy: Vec<(ModelId, u32)> =
+				booked.busy.into_iter().filter(|(_, n)| *n > 0).collect();
+			booked_busy.sort();
+			let expected: Vec<(ModelId, u32)> = by_model
+				.iter()
+				.filter(|(_, n)| **n > 0)
+				.map(|(m, n)| (*m, *n))
+				.collect();
+			invariant(
+				booked_busy == expected,
+				"a worker's busy slots differ from its unanswered jobs and unvoted seats",
+			)?;
+		}
+		let mut queued = 0u32;
+		for (block, timeout) in Timeouts::<T>::iter_keys() {
+			invariant(
+				block >= cursor,
+				"a queue entry before the settlement cursor",
+			)?;
+			match timeout {
+				Timeout::Job(job_id) => invariant(
+					Jobs::<T>::get(job_id).is_some_and(|job| job.next_settlement == block),
+					"a queue entry for a job that is not due then",
+				)?,
+				Timeout::Commitment(commitment) => {
+					invariant(
+						Commitments::<T>::get(commitment)
+							.is_some_and(|c| c.expires_at.saturating_add(One::one()) == block),
+						"a queue entry for a commitment that does not expire then",
+					)?;
+					queued = queued.saturating_add(1);
+				}
+			}
+		}
+		invariant(
+			queued == Commitments::<T>::iter_keys().count() as u32,
+			"an unrevealed commitment has no queue entry",
+		)?;
 
 		let mut bonds: BTreeMap<T::AccountId, (BalanceOf<T>, u32)> = BTreeMap::new();
 		for (_, committed) in Commitments::<T>::iter() {

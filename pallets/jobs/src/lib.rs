@@ -9,20 +9,30 @@
 //! the chance to prove it wrong:
 //!
 //! ```text
-//! submit_job --> Assigned(worker, deadline) --submit_result--> Committed(output, receipt)
-//!     |                |                                          |            \
-//!     |          deadline missed: worker slashed,          window closes     challenge or audit
-//!     |          job reassigned once, then refunded        with no dispute        |
-//!     |                                                          |           Disputed: jury drawn,
-//!     +----- cancel while no result: full refund                 v           commit -> reveal votes
-//!                                                           Finalized <---- resolved: losers slashed
+//! submit_job --> Pending --hook, next block--> Assigned(worker, deadline) --submit_result--> Committed
+//!                  |   \                          |                                      |        \
+//!   cancel: full refund  no worker with a    deadline missed: worker pays      window closes  challenge
+//!                        free slot: refund   a multiple of the fee, job        undisputed     or audit
+//!                                            reassigned once, then refunded         |            |
+//!                                                                                   v        Disputed:
+//!                          Finalized <--- result stands (upheld, or nobody disproved it) --- jury, commit,
+//!                          Refunded  <--- result rejected: liar slashed, submitter refunded   reveal; a
+//!                                                                                  silent jury is redrawn
 //! ```
 //!
 //! ## Terminology
 //!
 //! * **Fee**: what the submitter offers (`max_fee`), held under [`HoldReason::JobFee`] until the
-//!   job settles. The assigned worker's bond covers it: the worker pallet reserves that much of
-//!   the bond while the job is in flight.
+//!   job settles; at least the model's floor and [`JobParams::min_job_fee`], never zero. The
+//!   assigned worker's bond covers it: the worker pallet reserves that much of the bond, and one
+//!   slot of the worker's declared capacity for the model, while the job is in flight.
+//! * **Deposit**: what the job's record costs to keep, held under [`HoldReason::JobDeposit`] from
+//!   submission until the record is pruned ([`Config::JobDepositBase`] plus
+//!   [`Config::JobDepositPerByte`] for the input and the largest output it allows).
+//! * **Assignment**: two-phase. `submit_job` only pays; the settlement hook of a later block
+//!   draws the worker, so the submitter cannot see whom it gets before it commits, and a job can
+//!   be cancelled only while nobody has been drawn for it (once a worker could have answered,
+//!   cancelling would buy the answer for free: the cancel-race attack).
 //! * **Challenge**: two steps, so it cannot be front-run. [`Pallet::commit_challenge`] holds a bond
 //!   against a hash that binds the challenger's account, the job and a salt (see
 //!   [`commitments`]); [`Pallet::reveal_challenge`] in a later block opens the dispute. A reveal
@@ -33,16 +43,39 @@
 //! * **Jury**: `min(jury_size, eligible)` workers serving the model (made odd), excluding the
 //!   accused, the challenger and the submitter. Each re-executes the job, commits to its vote and
 //!   reveals it after the commit phase. A [`Vote`] carries the juror's own output hash, not a bare
-//!   yes or no. The majority of revealed votes decides. With no eligible juror an audit is skipped
-//!   (an event says so) and a challenge goes to the council, with [`DisputeOutcome::NoVerdict`] as
-//!   the default when it does not rule in time.
-//! * **Settlement**: in `on_initialize`, from a queue of [`Timeout`]s keyed by block number, with
-//!   at most [`Config::MaxTimeoutsPerBlock`] entries per block.
+//!   yes or no. The majority of revealed votes decides. A jury none of whose members reveals is
+//!   slashed for silence and replaced by a fresh one without them, up to
+//!   [`JobParams::jury_rounds`] juries; then the council decides. With no eligible juror an audit
+//!   is skipped (an event says so) and a challenge goes to the council. A result nobody disproved
+//!   ([`DisputeOutcome::NoVerdict`]: the council did not rule in time) is paid.
+//! * **Settlement**: in `on_initialize`, from a queue of [`Timeout`]s keyed by block number (see
+//!   [`settlement`]): every job has exactly one entry, removed when its moment passes; at most
+//!   [`Config::MaxSettlementsPerBlock`] entries are settled in a block and the rest wait for the
+//!   next, in order, so no call ever fails because the queue is busy.
+//!
+//! ## Attacks and what stops them
+//!
+//! * **Flooding a worker** to get it slashed for missed deadlines: jobs go only to workers with a
+//!   free slot of their declared capacity; a missed deadline costs
+//!   [`JobParams::missed_deadline_multiple`] times the job's fee, not a share of the stake.
+//! * **The cancel race** (read the answer in the pool, cancel first): cancelling is possible only
+//!   while the job is pending, before any worker is drawn.
+//! * **Filling the settlement queue** so that honest calls fail or audits are skipped: nothing
+//!   fails when the queue is busy (entries wait for a later block, in order), entries leave the
+//!   queue with their reason, and every entry belongs to a job or a commitment that holds a
+//!   deposit or a bond. The `integrity_test` checks that a block's worst-case settlement fits in
+//!   half of its weight.
+//! * **Silence** (bribed or self-serving jurors, a challenge of one's own job on a thin model):
+//!   a silent jury is slashed and redrawn, the council decides after the last, and a result
+//!   nobody disproved is paid, so silence never refunds the submitter.
+//! * **Squatting and spam**: see the worker pallet (a stronger bond takes the weakest slot of a
+//!   full model index); every job carries a positive fee and a storage deposit.
 //!
 //! ## Calls
 //!
-//! * [`Pallet::submit_job`]: pay for a job; a worker is drawn and gets a deadline.
-//! * [`Pallet::cancel_job`]: the submitter takes its fee back while no result exists.
+//! * [`Pallet::submit_job`]: pay for a job; a worker is drawn in a later block and gets a
+//!   deadline.
+//! * [`Pallet::cancel_job`]: the submitter takes its fee back while no worker is drawn.
 //! * [`Pallet::submit_result`]: the assigned worker answers before the deadline.
 //! * [`Pallet::commit_challenge`] / [`Pallet::reveal_challenge`]: dispute a result.
 //! * [`Pallet::commit_vote`] / [`Pallet::reveal_vote`]: a juror's vote.
@@ -69,6 +102,7 @@ pub use weights::WeightInfo;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 pub mod commitments;
+mod disputes;
 mod invariants;
 #[cfg(test)]
 mod mock;
@@ -98,7 +132,7 @@ pub mod pallet {
 		policy::VerificationPolicy,
 		receipt::{JobId, ReceiptPayload, ReceiptSignature},
 		registry::ModelRegistry,
-		workers::{FaultKind, Slashing, WorkerSelection},
+		workers::{Demand, FaultKind, SlashAmount, Slashing, WorkerSelection},
 		Hash, ModelId,
 	};
 
@@ -134,10 +168,20 @@ pub mod pallet {
 		BoundedVec<(<T as frame_system::Config>::AccountId, JurySeat), <T as Config>::MaxJurySize>;
 	/// A job in dispute before a jury: the job, the last block of vote commitments, the jury.
 	pub type DisputeOf<T> = (JobOf<T>, BlockNumberFor<T>, JuryOf<T>);
-	/// What the settlement hook looks at in one block.
-	pub type TimeoutsOf<T> = BoundedVec<Timeout, <T as Config>::MaxTimeoutsPerBlock>;
+	/// The jurors of earlier, silent juries of one dispute.
+	pub type PastJurorsOf<T> =
+		BoundedVec<<T as frame_system::Config>::AccountId, PastJurorsBound<T>>;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// The most jurors of earlier juries one dispute remembers: one jury fewer than the most
+	/// rounds, each of the largest size.
+	pub struct PastJurorsBound<T>(core::marker::PhantomData<T>);
+	impl<T: Config> Get<u32> for PastJurorsBound<T> {
+		fn get() -> u32 {
+			T::MaxJurySize::get().saturating_mul(T::MaxJuryRounds::get())
+		}
+	}
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -196,9 +240,23 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxJurySize: Get<u32>;
 
-		/// Most settlement entries queued for one block.
+		/// The most juries drawn for one dispute ([`JobParams::jury_rounds`] is at most this).
 		#[pallet::constant]
-		type MaxTimeoutsPerBlock: Get<u32>;
+		type MaxJuryRounds: Get<u32>;
+
+		/// Most settlement entries settled in one block; the rest wait for the next block, in
+		/// order. The `integrity_test` checks that this many worst-case entries fit in half a
+		/// block.
+		#[pallet::constant]
+		type MaxSettlementsPerBlock: Get<u32>;
+
+		/// The flat part of a job's storage deposit.
+		#[pallet::constant]
+		type JobDepositBase: Get<BalanceOf<Self>>;
+
+		/// The deposit per byte of a job's input and of the largest output it allows.
+		#[pallet::constant]
+		type JobDepositPerByte: Get<BalanceOf<Self>>;
 
 		/// Most unrevealed challenge commitments one account has at once.
 		#[pallet::constant]
@@ -221,6 +279,9 @@ pub mod pallet {
 		/// A challenger's bond, held from the commitment until the dispute is resolved.
 		#[codec(index = 1)]
 		ChallengeBond,
+		/// A job's storage deposit, held from its submitter until the record is pruned.
+		#[codec(index = 2)]
+		JobDeposit,
 	}
 
 	/// The parameters [`Params`] holds until genesis or the council sets others.
@@ -264,10 +325,27 @@ pub mod pallet {
 	pub type OpenCommitments<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
-	/// What the settlement hook looks at, by block.
+	/// The settlement queue: what the settlement hook looks at, by block. Entries of blocks
+	/// before [`SettlementCursor`] have all been settled.
 	#[pallet::storage]
-	pub type Timeouts<T: Config> =
-		StorageMap<_, Twox64Concat, BlockNumberFor<T>, TimeoutsOf<T>, ValueQuery>;
+	pub type Timeouts<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		Twox64Concat,
+		Timeout,
+		(),
+		OptionQuery,
+	>;
+
+	/// The first block whose queue entries may not all have been settled.
+	#[pallet::storage]
+	pub type SettlementCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+	/// The jurors of earlier, silent juries of a dispute in progress: a new jury excludes them.
+	#[pallet::storage]
+	pub type PastJurors<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, PastJurorsOf<T>, OptionQuery>;
 
 	/// Parameters other than the runtime's defaults, from genesis (e.g. short windows on the dev
 	/// chain).
@@ -304,6 +382,10 @@ pub mod pallet {
 			input_hash: Hash,
 			/// The fee held.
 			fee: BalanceOf<T>,
+			/// The storage deposit held until the record is pruned.
+			deposit: BalanceOf<T>,
+			/// The block whose settlement hook draws the worker.
+			assign_at: BlockNumberFor<T>,
 		},
 		/// A worker was drawn for a job.
 		JobAssigned {
@@ -375,8 +457,11 @@ pub mod pallet {
 			commit_until: BlockNumberFor<T>,
 			/// The block that resolves the dispute.
 			resolve_at: BlockNumberFor<T>,
+			/// 0 for the first jury, one more for each drawn after a silent one.
+			round: u32,
 		},
-		/// No juror could be drawn for a challenge: the council decides by `resolve_at`.
+		/// No juror could be drawn for a challenge, or every jury was silent: the council decides
+		/// by `resolve_at`.
 		DisputeReferredToCouncil {
 			/// The job.
 			job_id: JobId,
@@ -445,10 +530,13 @@ pub mod pallet {
 			/// How much was taken.
 			amount: BalanceOf<T>,
 		},
-		/// A settled job's record and result were removed (its events keep the hashes).
+		/// A settled job's record and result were removed (its events keep the hashes) and its
+		/// deposit went back.
 		JobPruned {
 			/// The job.
 			job_id: JobId,
+			/// The deposit released to the submitter.
+			deposit: BalanceOf<T>,
 		},
 		/// The council changed the market's parameters.
 		ParamsChanged {
@@ -474,14 +562,14 @@ pub mod pallet {
 		FeeAboveMaximum,
 		/// The account cannot pay the fee or the bond and stay alive.
 		InsufficientBalance,
-		/// No worker serving the model is free to take the job.
+		/// No worker serving the model has a free slot and bond for the job.
 		NoWorkerAvailable,
-		/// The settlement queue is full for the blocks around this one; try a later block.
-		SchedulerFull,
 		/// No such job.
 		UnknownJob,
 		/// Only the submitter may do this.
 		NotSubmitter,
+		/// A job can be cancelled only while pending, before a worker is drawn for it.
+		NotCancellable,
 		/// The job already has a result, or is settled.
 		NotAssigned,
 		/// Only the worker assigned to the job may answer it.
@@ -527,7 +615,8 @@ pub mod pallet {
 		NotReferredToCouncil,
 		/// A window or deadline is zero where it must not be.
 		WindowTooShort,
-		/// The jury size is zero, even, or above the most the runtime allows.
+		/// The jury size is zero, even, or above the most the runtime allows; or the jury rounds
+		/// are zero or above the most the runtime allows.
 		BadJurySize,
 		/// The winner's and the jury's shares of a slash add up to more than all of it.
 		SharesExceedWhole,
@@ -535,7 +624,8 @@ pub mod pallet {
 		LifetimeTooLong,
 		/// Cheating would pay: the largest fee is not below audit rate × slash of the smallest bond.
 		CheatingPays,
-		/// The challenge bond or the largest fee is zero.
+		/// The challenge bond, the largest fee, the smallest fee or the missed-deadline multiple is
+		/// zero, or the smallest fee is above the largest.
 		ZeroAmount,
 		/// The job counter would overflow.
 		Overflow,
@@ -556,8 +646,19 @@ pub mod pallet {
 		fn integrity_test() {
 			assert!(T::MaxJurySize::get() > 0, "MaxJurySize must not be zero");
 			assert!(
-				T::MaxTimeoutsPerBlock::get() > 0,
-				"MaxTimeoutsPerBlock must not be zero"
+				T::MaxJuryRounds::get() > 0,
+				"MaxJuryRounds must not be zero"
+			);
+			assert!(
+				T::MaxSettlementsPerBlock::get() > 0,
+				"MaxSettlementsPerBlock must not be zero"
+			);
+			let settlement = Self::worst_settlement_weight();
+			let half_block = <T as frame_system::Config>::BlockWeights::get().max_block / 2;
+			assert!(
+				settlement.all_lte(half_block),
+				"the worst-case settlement of one block ({settlement:?}) exceeds half a block \
+				 ({half_block:?}): lower MaxSettlementsPerBlock"
 			);
 			assert!(
 				T::MaxOpenCommitments::get() > 0,
@@ -576,9 +677,11 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Pays `max_fee` for running `input` on `model`. The fee is held; a worker serving the
-		/// model whose free bond covers the fee is drawn in proportion to its bond and must answer
-		/// within [`JobParams::execution_window`] blocks.
+		/// Pays `max_fee` for running `input` on `model`. The fee and the job's storage deposit
+		/// are held; in a later block the settlement hook draws a worker serving the model with a
+		/// free slot and bond for the fee, in proportion to its bond, which must answer within
+		/// [`JobParams::execution_window`] blocks. Refused at once when no such worker exists
+		/// now; refunded (`NoWorker`) if none is left at the draw.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::submit_job())]
 		pub fn submit_job(
@@ -592,45 +695,52 @@ pub mod pallet {
 			let summary = T::Models::model(model).ok_or(Error::<T>::UnknownModel)?;
 			ensure!(summary.accepts_jobs, Error::<T>::ModelRetired);
 			ensure!(input.kind() == summary.kind, Error::<T>::WrongInputKind);
-			ensure!(max_fee >= summary.min_fee, Error::<T>::FeeBelowMinimum);
 			let params = Params::<T>::get();
-			ensure!(max_fee <= params.max_job_fee, Error::<T>::FeeAboveMaximum);
 			ensure!(
-				T::Currency::can_hold(&HoldReason::JobFee.into(), &submitter, max_fee),
+				max_fee >= summary.min_fee && max_fee >= params.min_job_fee,
+				Error::<T>::FeeBelowMinimum
+			);
+			ensure!(max_fee <= params.max_job_fee, Error::<T>::FeeAboveMaximum);
+			let deposit = Self::deposit_for(&input);
+			ensure!(
+				T::Currency::can_hold(
+					&HoldReason::JobFee.into(),
+					&submitter,
+					max_fee.saturating_add(deposit)
+				),
 				Error::<T>::InsufficientBalance
+			);
+			ensure!(
+				T::Workers::eligible_count(
+					model,
+					core::slice::from_ref(&submitter),
+					Demand::Job(max_fee)
+				) > 0,
+				Error::<T>::NoWorkerAvailable
 			);
 
 			let job_id = NextJobId::<T>::get();
 			let next = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
-			let seed = Self::seed(b"verity/assign", job_id, 0);
-			let worker =
-				T::Workers::select(model, core::slice::from_ref(&submitter), seed, 1, max_fee)
-					.pop()
-					.ok_or(Error::<T>::NoWorkerAvailable)?;
-			let now = frame_system::Pallet::<T>::block_number();
-			let deadline = now.saturating_add(params.execution_window);
-			Self::schedule(deadline.saturating_add(One::one()), Timeout::Job(job_id))?;
-			T::Slashing::note_job_started(&worker, max_fee)?;
 			T::Currency::hold(&HoldReason::JobFee.into(), &submitter, max_fee)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
-
+			T::Currency::hold(&HoldReason::JobDeposit.into(), &submitter, deposit)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			let now = frame_system::Pallet::<T>::block_number();
 			let input_hash = input.hash();
-			Jobs::<T>::insert(
-				job_id,
-				Job {
-					submitter: submitter.clone(),
-					model,
-					input,
-					input_hash,
-					fee: max_fee,
-					submitted_at: now,
-					status: JobStatus::Assigned {
-						worker: worker.clone(),
-						deadline,
-						reassigned: false,
-					},
-				},
-			);
+			let mut job = Job {
+				submitter: submitter.clone(),
+				model,
+				input,
+				input_hash,
+				fee: max_fee,
+				deposit,
+				submitted_at: now,
+				next_settlement: now,
+				status: JobStatus::Pending,
+			};
+			let assign_at = now.saturating_add(One::one());
+			Self::reschedule(job_id, &mut job, assign_at);
+			Jobs::<T>::insert(job_id, job);
 			NextJobId::<T>::put(next);
 			Self::deposit_event(Event::JobSubmitted {
 				job_id,
@@ -638,26 +748,22 @@ pub mod pallet {
 				model,
 				input_hash,
 				fee: max_fee,
-			});
-			Self::deposit_event(Event::JobAssigned {
-				job_id,
-				worker,
-				deadline,
+				deposit,
+				assign_at,
 			});
 			Ok(())
 		}
 
-		/// The submitter cancels `job_id` while no result exists; the whole fee comes back.
+		/// The submitter cancels `job_id` while it is pending, before any worker is drawn; the
+		/// whole fee comes back (the deposit when the record is pruned). Once a worker could have
+		/// answered, cancelling is refused: the answer may already be in the transaction pool.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::cancel_job())]
 		pub fn cancel_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			ensure!(job.submitter == who, Error::<T>::NotSubmitter);
-			let JobStatus::Assigned { worker, .. } = &job.status else {
-				return Err(Error::<T>::NotAssigned.into());
-			};
-			T::Slashing::note_job_finished(worker, job.fee, false);
+			ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
 			Self::refund(job_id, &mut job, RefundReason::Cancelled);
 			Jobs::<T>::insert(job_id, job);
 			Ok(())
@@ -705,15 +811,15 @@ pub mod pallet {
 			let params = Params::<T>::get();
 			let audit_draw_at = now.saturating_add(One::one());
 			let settle_at = now.saturating_add(params.challenge_window);
-			Self::schedule(audit_draw_at, Timeout::Job(job_id))?;
-			Self::schedule(settle_at, Timeout::Job(job_id))?;
-
+			// The machine is free for another job; the bond stays reserved until settlement.
+			T::Slashing::note_slot_freed(&who, job.model);
 			job.status = JobStatus::Committed {
 				worker: who.clone(),
 				audit_draw_at,
 				audit_decided: false,
 				settle_at,
 			};
+			Self::reschedule(job_id, &mut job, audit_draw_at);
 			Jobs::<T>::insert(job_id, job);
 			Results::<T>::insert(
 				job_id,
@@ -758,12 +864,12 @@ pub mod pallet {
 			);
 			let now = frame_system::Pallet::<T>::block_number();
 			let expires_at = now.saturating_add(params.challenge_commit_ttl);
+			T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			Self::schedule(
 				expires_at.saturating_add(One::one()),
 				Timeout::Commitment(commitment),
-			)?;
-			T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			);
 			Commitments::<T>::insert(
 				commitment,
 				ChallengeCommitment {
@@ -793,13 +899,18 @@ pub mod pallet {
 		) -> DispatchResult {
 			let challenger = ensure_signed(origin)?;
 			let commitment = challenge_commitment(&challenger, job_id, &salt);
-			let committed =
-				Commitments::<T>::get(commitment).ok_or(Error::<T>::UnknownCommitment)?;
+			// The hash binds the caller, but another account may have committed a copy of it
+			// first (taken from the pool): that commitment, and its bond, are not the caller's.
+			let committed = Commitments::<T>::get(commitment)
+				.filter(|committed| committed.challenger == challenger)
+				.ok_or(Error::<T>::UnknownCommitment)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now > committed.committed_at, Error::<T>::RevealTooEarly);
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			match &job.status {
-				JobStatus::Assigned { .. } => Err(Error::<T>::NotChallengeable.into()),
+				JobStatus::Pending | JobStatus::Assigned { .. } => {
+					Err(Error::<T>::NotChallengeable.into())
+				}
 				JobStatus::Committed { worker, .. } => {
 					let worker = worker.clone();
 					Self::forget_commitment(commitment, &committed);
@@ -814,7 +925,7 @@ pub mod pallet {
 						job_id,
 						challenger: challenger.clone(),
 					});
-					Self::open_dispute(job_id, &mut job, worker, Some(challenger))?;
+					Self::open_dispute(job_id, &mut job, worker, Some(challenger));
 					Jobs::<T>::insert(job_id, job);
 					Ok(())
 				}
@@ -837,12 +948,14 @@ pub mod pallet {
 			commitment: Hash,
 		) -> DispatchResult {
 			let juror = ensure_signed(origin)?;
-			let (_, commit_until, mut jury) = Self::jury_of(job_id)?;
+			let (job, commit_until, mut jury) = Self::jury_of(job_id)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now <= commit_until, Error::<T>::CommitPhaseOver);
 			let seat = Self::seat_of(&mut jury, &juror)?;
 			ensure!(seat.commitment.is_none(), Error::<T>::AlreadyCommitted);
 			seat.commitment = Some(commitment);
+			// Re-executed: the juror's slot is free for a job.
+			T::Slashing::note_slot_freed(&juror, job.model);
 			Juries::<T>::insert(job_id, jury);
 			Self::deposit_event(Event::VoteCommitted { job_id, juror });
 			Ok(())
@@ -904,9 +1017,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Rules on a dispute that no jury could be drawn for: `upheld` keeps the result (the
-		/// worker is paid, the challenger loses its bond), otherwise the worker is slashed and the
-		/// submitter refunded.
+		/// Rules on a dispute that no jury could be drawn for, or whose juries were all silent:
+		/// `upheld` keeps the result (the worker is paid, the challenger loses its bond),
+		/// otherwise the worker is slashed and the submitter refunded.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::decide_dispute())]
 		pub fn decide_dispute(origin: OriginFor<T>, job_id: JobId, upheld: bool) -> DispatchResult {
@@ -968,20 +1081,31 @@ pub mod pallet {
 			verity_primitives::blake2_256(&(context, random, job_id, round).encode())
 		}
 
-		/// Queues `timeout` for block `at`, or the first of the next blocks with room.
-		pub(crate) fn schedule(
-			at: BlockNumberFor<T>,
-			timeout: Timeout,
-		) -> Result<BlockNumberFor<T>, Error<T>> {
-			let mut block = at;
-			for _ in 0..crate::settlement::SCHEDULE_SPREAD {
-				let pushed = Timeouts::<T>::mutate(block, |queue| queue.try_push(timeout.clone()));
-				if pushed.is_ok() {
-					return Ok(block);
-				}
-				block = block.saturating_add(One::one());
-			}
-			Err(Error::<T>::SchedulerFull)
+		/// Queues `timeout` for block `at` (never before the next block, whose hook has not run
+		/// yet); returns the block. The queue has no per-block bound: the hook settles at most
+		/// [`Config::MaxSettlementsPerBlock`] entries a block and the rest in the next blocks, so
+		/// scheduling never fails.
+		pub(crate) fn schedule(at: BlockNumberFor<T>, timeout: Timeout) -> BlockNumberFor<T> {
+			let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+			let at = at.max(next);
+			Timeouts::<T>::insert(at, timeout, ());
+			at
+		}
+
+		/// Moves the queue entry of `job_id` from `job.next_settlement` to `at` (the old entry is
+		/// gone already when the hook is settling it).
+		pub(crate) fn reschedule(job_id: JobId, job: &mut JobOf<T>, at: BlockNumberFor<T>) {
+			Timeouts::<T>::remove(job.next_settlement, Timeout::Job(job_id));
+			job.next_settlement = Self::schedule(at, Timeout::Job(job_id));
+		}
+
+		/// The storage deposit of a job with `input`: the base plus the per-byte rate for the
+		/// input and the largest output it allows.
+		pub fn deposit_for(input: &JobInput) -> BalanceOf<T> {
+			let bytes = (input.encoded_size() as u32).saturating_add(input.max_output_len());
+			T::JobDepositPerByte::get()
+				.saturating_mul(bytes.into())
+				.saturating_add(T::JobDepositBase::get())
 		}
 
 		/// Releases `amount` held for `reason` from `who`.
@@ -989,9 +1113,14 @@ pub mod pallet {
 			let _ = T::Currency::release(&reason.into(), who, amount, Precision::BestEffort);
 		}
 
-		/// Drops an unrevealed commitment from the books (its bond stays held).
+		/// Drops an unrevealed commitment from the books and the settlement queue (its bond stays
+		/// held).
 		pub(crate) fn forget_commitment(commitment: Hash, committed: &CommitmentOf<T>) {
 			Commitments::<T>::remove(commitment);
+			Timeouts::<T>::remove(
+				committed.expires_at.saturating_add(One::one()),
+				Timeout::Commitment(commitment),
+			);
 			OpenCommitments::<T>::mutate_exists(&committed.challenger, |open| {
 				let left = open.unwrap_or(0).saturating_sub(1);
 				*open = (left > 0).then_some(left);
@@ -1001,7 +1130,7 @@ pub mod pallet {
 		/// Returns a job's fee to its submitter and marks the job refunded.
 		pub(crate) fn refund(job_id: JobId, job: &mut JobOf<T>, reason: RefundReason) {
 			Self::release(HoldReason::JobFee, &job.submitter, job.fee);
-			let prune_at = Self::schedule_prune(job_id);
+			let prune_at = Self::schedule_prune(job_id, job);
 			job.status = JobStatus::Refunded { reason, prune_at };
 			Self::deposit_event(Event::JobRefunded {
 				job_id,
@@ -1011,18 +1140,14 @@ pub mod pallet {
 			});
 		}
 
-		/// Slashes `who` for `fault` over `job_id` and hands the slashed funds back.
+		/// Slashes `who` by `amount` for `fault` over `job_id` and hands the slashed funds back.
 		pub(crate) fn slash(
 			job_id: JobId,
 			who: &T::AccountId,
-			share: sp_runtime::Perbill,
+			amount: SlashAmount<BalanceOf<T>>,
 			fault: FaultKind,
 		) -> CreditOf<T> {
-			let credit = T::Slashing::slash_into_credit(
-				who,
-				verity_primitives::workers::SlashAmount::Fraction(share),
-				fault,
-			);
+			let credit = T::Slashing::slash_into_credit(who, amount, fault);
 			Self::deposit_event(Event::WorkerSlashed {
 				job_id,
 				who: who.clone(),

@@ -192,6 +192,12 @@ pub const TREASURY: AccountId = 99;
 pub const MIN_BOND: Balance = 50_000;
 /// The longest job the parameters may allow, in blocks.
 pub const MAX_LIFETIME: u64 = 60;
+/// The flat part of a job's deposit in tests.
+pub const DEPOSIT_BASE: Balance = 7;
+/// The deposit per byte in tests.
+pub const DEPOSIT_PER_BYTE: Balance = 1;
+/// The capacity every test worker declares for each model, unless a test says otherwise.
+pub const CAPACITY: u32 = 16;
 
 parameter_types! {
 	pub const Treasury: AccountId = TREASURY;
@@ -211,9 +217,12 @@ pub fn default_params() -> JobParams<Balance, u64> {
 		jury_size: 3,
 		challenge_bond: 500,
 		max_job_fee: 1_000,
-		slash_missed_deadline: Perbill::from_percent(1),
+		min_job_fee: 1,
+		missed_deadline_multiple: 2,
 		slash_wrong_result: Perbill::from_percent(50),
 		slash_juror: Perbill::from_percent(1),
+		slash_juror_silent: Perbill::from_percent(2),
+		jury_rounds: 2,
 		protocol_share: Perbill::from_percent(10),
 		winner_share: Perbill::from_percent(50),
 		jury_share: Perbill::from_percent(30),
@@ -231,6 +240,7 @@ impl pallet_workers::Config for Test {
 	type MaxWorkersPerModel = ConstU32<8>;
 	type MaxModelsPerWorker = ConstU32<3>;
 	type MaxUnbondingChunks = ConstU32<3>;
+	type MaxCapacity = ConstU32<64>;
 	type Slashed = ResolveTo<Treasury, Balances>;
 	type WeightInfo = ();
 }
@@ -249,7 +259,10 @@ impl pallet_jobs::Config for Test {
 	type MaxJobLifetime = ConstU64<MAX_LIFETIME>;
 	type DefaultParams = TestParams;
 	type MaxJurySize = ConstU32<5>;
-	type MaxTimeoutsPerBlock = ConstU32<16>;
+	type MaxJuryRounds = ConstU32<3>;
+	type MaxSettlementsPerBlock = ConstU32<16>;
+	type JobDepositBase = ConstU128<DEPOSIT_BASE>;
+	type JobDepositPerByte = ConstU128<DEPOSIT_PER_BYTE>;
 	type MaxOpenCommitments = ConstU32<2>;
 	type LocalWorkers = MockLocalWorkers;
 	type WeightInfo = ();
@@ -280,12 +293,24 @@ pub fn register(who: AccountId, models: &[ModelId]) {
 	register_with_bond(who, BOND, models);
 }
 
-/// Bonds `bond` from `who` and registers it for `models`.
+/// Bonds `bond` from `who` and registers it for `models`, each with [`CAPACITY`].
 pub fn register_with_bond(who: AccountId, bond: Balance, models: &[ModelId]) {
+	register_with_capacity(who, bond, models, CAPACITY);
+}
+
+/// Bonds `bond` from `who` and registers it for `models`, each with `capacity`.
+pub fn register_with_capacity(who: AccountId, bond: Balance, models: &[ModelId], capacity: u32) {
 	Workers::bond(RuntimeOrigin::signed(who), bond).unwrap();
+	let offers: Vec<pallet_workers::ModelCapacity> = models
+		.iter()
+		.map(|model| pallet_workers::ModelCapacity {
+			model: *model,
+			capacity,
+		})
+		.collect();
 	Workers::register_worker(
 		RuntimeOrigin::signed(who),
-		models.to_vec().try_into().unwrap(),
+		offers.try_into().unwrap(),
 		receipt_pair(who).public(),
 	)
 	.unwrap();

@@ -3,17 +3,15 @@
 
 use sp_runtime::{traits::Saturating, DispatchError, Perbill};
 
-use crate::{
-	pallet::{Config, Error, JobParamsOf, Pallet},
-	settlement::SCHEDULE_SPREAD,
-};
+use crate::pallet::{Config, Error, JobParamsOf, Pallet};
 use frame_support::{ensure, traits::Get};
 use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
-	/// The most blocks a job can stay open under `params`: two execution windows (one
-	/// reassignment), the challenge window, the longer of a jury and the council, and the slack
-	/// the settlement queue may add to each of the four steps.
+	/// The most blocks a job can stay open under `params` when settlement runs on time: the
+	/// assignment block, two execution windows (one reassignment), the challenge window, every
+	/// jury round and then the council. (A busy settlement queue can add blocks; the worker
+	/// pallet keeps a worker's stake until all its jobs have settled, however late.)
 	pub fn job_lifetime(
 		params: &JobParamsOf<T>,
 	) -> frame_system::pallet_prelude::BlockNumberFor<T> {
@@ -21,14 +19,14 @@ impl<T: Config> Pallet<T> {
 			.jury_commit_window
 			.saturating_add(params.jury_reveal_window)
 			.saturating_add(1u32.into());
-		let dispute = jury.max(params.council_window);
 		params
 			.execution_window
+			.saturating_add(1u32.into())
 			.saturating_mul(2u32.into())
 			.saturating_add(1u32.into())
 			.saturating_add(params.challenge_window)
-			.saturating_add(dispute)
-			.saturating_add((4 * SCHEDULE_SPREAD).into())
+			.saturating_add(jury.saturating_mul(params.jury_rounds.into()))
+			.saturating_add(params.council_window)
 	}
 
 	/// Checks `params`: windows long enough to act in, an odd jury the runtime can seat, shares
@@ -48,7 +46,10 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::WindowTooShort
 		);
 		ensure!(
-			params.jury_size % 2 == 1 && params.jury_size <= T::MaxJurySize::get(),
+			params.jury_size % 2 == 1
+				&& params.jury_size <= T::MaxJurySize::get()
+				&& params.jury_rounds >= 1
+				&& params.jury_rounds <= T::MaxJuryRounds::get(),
 			Error::<T>::BadJurySize
 		);
 		ensure!(
@@ -57,7 +58,11 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::SharesExceedWhole
 		);
 		ensure!(
-			!params.challenge_bond.is_zero() && !params.max_job_fee.is_zero(),
+			!params.challenge_bond.is_zero()
+				&& !params.max_job_fee.is_zero()
+				&& !params.min_job_fee.is_zero()
+				&& params.min_job_fee <= params.max_job_fee
+				&& params.missed_deadline_multiple > 0,
 			Error::<T>::ZeroAmount
 		);
 		ensure!(

@@ -1,15 +1,35 @@
 //! Settlement: what happens to jobs when time passes, and where the money goes.
 //!
-//! `on_initialize` takes the block's [`Timeout`]s (at most [`Config::MaxTimeoutsPerBlock`]) and
-//! looks at each job's status to see which moment has come:
+//! ## The queue
 //!
-//! * **Assigned** past its deadline: the worker is slashed [`JobParams::slash_missed_deadline`]
-//!   (to the treasury); the job goes to a second worker once, then is refunded.
+//! [`Timeouts`] maps (block, [`Timeout`]) to nothing: every job has exactly one entry, at the
+//! block its status says ([`crate::Job::next_settlement`]), and every unrevealed challenge
+//! commitment one, the block after it expires. A status change moves the job's entry; a revealed
+//! commitment takes its entry away. So the queue holds only live reasons, and each of them is
+//! backed by a job's fee and deposit or by a challenge bond.
+//!
+//! `on_initialize` settles entries from [`SettlementCursor`] (the first block not yet fully
+//! settled) up to the current block, at most [`Config::MaxSettlementsPerBlock`] of them; what is
+//! left waits for the next block and goes first there. Nothing is refused because the queue is
+//! busy, and nothing is skipped: a burst only delays settlement, in order, by a few blocks, and
+//! every moment is checked against the status, so a late entry acts as if it came on time
+//! (a deadline is still the deadline; a late audit draw reads a later block's randomness, which
+//! nobody knew either). The `integrity_test` checks that the worst case of one block
+//! ([`Pallet::worst_settlement_weight`]) fits in half of its weight.
+//!
+//! ## The moments of a job
+//!
+//! * **Pending**: the assignment draw, from this block's randomness: a worker with a free slot
+//!   and bond for the fee, or a refund when there is none.
+//! * **Assigned** past its deadline: the worker pays [`JobParams::missed_deadline_multiple`]
+//!   times the fee (to the treasury); the job goes to a second worker once, then is refunded.
 //! * **Committed**, the block after the result: the audit draw, from this block's randomness. An
 //!   audited result is disputed before a jury like a challenged one.
 //! * **Committed** at the end of its window: finalized. The worker gets the fee minus
 //!   [`JobParams::protocol_share`], which goes to the treasury.
-//! * **Disputed** at its end: the revealed votes are counted (see [`Pallet::resolve_dispute`]).
+//! * **Disputed** at its end: see [`crate::disputes`].
+//! * **Finalized** or **Refunded** at `prune_at`: the record and result are removed and the
+//!   deposit goes back.
 //!
 //! Money never appears or vanishes here: fees and bonds move from holds to accounts, slashes
 //! arrive as credits, and every remainder of a split goes to [`Config::ProtocolFees`].
@@ -25,49 +45,91 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{
-	traits::{Saturating, Zero},
+	traits::{One, Saturating, Zero},
 	Perbill,
 };
 use verity_primitives::{
 	receipt::JobId,
 	registry::ModelRegistry,
-	workers::{FaultKind, Slashing, WorkerSelection},
+	workers::{Demand, FaultKind, SlashAmount, Slashing, WorkerSelection},
 };
 
 use crate::{
 	pallet::{
-		BalanceOf, Challenges, Commitments, Config, CreditOf, Event, HoldReason, JobOf, Jobs,
-		Juries, JuryOf, Pallet, Params, Results, Timeouts,
+		BalanceOf, Commitments, Config, CreditOf, Event, HoldReason, JobOf, Jobs, Pallet, Params,
+		Results, SettlementCursor, Timeouts,
 	},
 	weights::WeightInfo,
-	DisputeOutcome, JobStatus, RefundReason, Timeout,
+	JobStatus, RefundReason, Timeout,
 };
 
-/// How many blocks past the one asked for [`Pallet::schedule`] looks for room in the queue.
-pub const SCHEDULE_SPREAD: u32 = 8;
-
 impl<T: Config> Pallet<T> {
-	/// Settles everything queued for block `now`; returns the weight used.
+	/// Settles what is due up to block `now`, at most [`Config::MaxSettlementsPerBlock`] entries,
+	/// oldest block first; returns the weight used.
 	pub(crate) fn settle_block(now: BlockNumberFor<T>) -> Weight {
-		let timeouts = Timeouts::<T>::take(now);
+		let max = T::MaxSettlementsPerBlock::get();
 		let mut weight = T::WeightInfo::on_initialize_empty();
-		for timeout in timeouts {
-			weight.saturating_accrue(match timeout {
-				Timeout::Job(job_id) => Self::settle_job(job_id, now),
-				Timeout::Commitment(commitment) => Self::expire_commitment(commitment, now),
-				Timeout::Prune(job_id) => Self::prune(job_id),
-			});
+		let mut settled = 0u32;
+		let mut block = SettlementCursor::<T>::get();
+		// Each block looked at costs a read of its first key, settled or not; bounded too.
+		let mut looked = 0u32;
+		while block <= now && settled < max && looked < max {
+			looked = looked.saturating_add(1);
+			let room = max.saturating_sub(settled) as usize;
+			let due: Vec<Timeout> = Timeouts::<T>::iter_key_prefix(block).take(room).collect();
+			for timeout in due {
+				Timeouts::<T>::remove(block, &timeout);
+				settled = settled.saturating_add(1);
+				weight.saturating_accrue(match timeout {
+					Timeout::Job(job_id) => Self::settle_job(job_id, now),
+					Timeout::Commitment(commitment) => Self::expire_commitment(commitment, now),
+				});
+			}
+			if Timeouts::<T>::iter_key_prefix(block).next().is_some() {
+				// The budget ran out with entries of `block` left: they go first next block.
+				break;
+			}
+			block = block.saturating_add(One::one());
 		}
+		SettlementCursor::<T>::put(block);
 		weight
+			.saturating_add(T::DbWeight::get().reads_writes(u64::from(looked).saturating_mul(2), 1))
 	}
 
-	/// Acts on the moment that has come for `job_id`, if any (a queued entry may be stale: the
-	/// job moved on since).
+	/// The most one block's settlement can weigh: [`Config::MaxSettlementsPerBlock`] entries of
+	/// the heaviest kind (a dispute resolved with a fresh jury drawn, counted as a resolution and
+	/// an audit draw with the largest jury), plus the queue's own reads.
+	pub fn worst_settlement_weight() -> Weight {
+		let jury = T::MaxJurySize::get();
+		let heaviest = [
+			T::WeightInfo::settle_assign(),
+			T::WeightInfo::settle_missed_deadline(),
+			T::WeightInfo::settle_audit_draw(jury),
+			T::WeightInfo::settle_finalize(),
+			T::WeightInfo::settle_dispute(jury)
+				.saturating_add(T::WeightInfo::settle_audit_draw(jury)),
+			T::WeightInfo::settle_commitment_expiry(),
+			T::WeightInfo::settle_prune(),
+			T::WeightInfo::settle_stale(),
+		]
+		.into_iter()
+		.fold(Weight::zero(), |max, weight| max.max(weight));
+		let max = u64::from(T::MaxSettlementsPerBlock::get());
+		T::WeightInfo::on_initialize_empty()
+			.saturating_add(heaviest.saturating_mul(max))
+			.saturating_add(T::DbWeight::get().reads_writes(max.saturating_mul(4), 1))
+	}
+
+	/// Acts on the moment that has come for `job_id`.
 	fn settle_job(job_id: JobId, now: BlockNumberFor<T>) -> Weight {
 		let Some(mut job) = Jobs::<T>::get(job_id) else {
 			return T::WeightInfo::settle_stale();
 		};
 		let weight = match job.status.clone() {
+			JobStatus::Pending => {
+				Self::assign(job_id, &mut job);
+				T::WeightInfo::settle_assign()
+			}
 			JobStatus::Assigned {
 				worker,
 				deadline,
@@ -82,8 +144,7 @@ impl<T: Config> Pallet<T> {
 				audit_decided: false,
 				settle_at,
 			} if now >= audit_draw_at => {
-				let audited = Self::draw_audit(job_id);
-				if audited {
+				if Self::draw_audit(job_id) {
 					Self::deposit_event(Event::AuditStarted { job_id });
 					Self::open_audit(job_id, &mut job, worker);
 				} else {
@@ -94,8 +155,12 @@ impl<T: Config> Pallet<T> {
 						settle_at,
 					};
 				}
-				if now >= settle_at && matches!(job.status, JobStatus::Committed { .. }) {
-					Self::finalize(job_id, &mut job, &[]);
+				if matches!(job.status, JobStatus::Committed { .. }) {
+					if now >= settle_at {
+						Self::finalize(job_id, &mut job, &[]);
+					} else {
+						Self::reschedule(job_id, &mut job, settle_at);
+					}
 				}
 				T::WeightInfo::settle_audit_draw(T::MaxJurySize::get())
 			}
@@ -110,11 +175,91 @@ impl<T: Config> Pallet<T> {
 			JobStatus::Disputed { resolve_at, .. } if now >= resolve_at => {
 				Self::resolve_dispute(job_id, &mut job, None);
 				T::WeightInfo::settle_dispute(T::MaxJurySize::get())
+					.saturating_add(T::WeightInfo::settle_audit_draw(T::MaxJurySize::get()))
 			}
-			_ => return T::WeightInfo::settle_stale(),
+			JobStatus::Finalized { prune_at, .. } | JobStatus::Refunded { prune_at, .. }
+				if now >= prune_at =>
+			{
+				return Self::prune(job_id, &job);
+			}
+			// Not its moment (cannot happen while every status change moves the entry): keep
+			// the job in the queue for the moment its status names.
+			status => {
+				let at = Self::moment_of(&status).unwrap_or(now);
+				Self::reschedule(job_id, &mut job, at);
+				Jobs::<T>::insert(job_id, job);
+				return T::WeightInfo::settle_stale();
+			}
 		};
 		Jobs::<T>::insert(job_id, job);
 		weight
+	}
+
+	/// The block at which a job with `status` next needs the hook.
+	pub(crate) fn moment_of(status: &crate::JobStatusOf<T>) -> Option<BlockNumberFor<T>> {
+		match status {
+			JobStatus::Pending => None,
+			JobStatus::Assigned { deadline, .. } => Some(deadline.saturating_add(One::one())),
+			JobStatus::Committed {
+				audit_draw_at,
+				audit_decided,
+				settle_at,
+				..
+			} => Some(if *audit_decided {
+				*settle_at
+			} else {
+				*audit_draw_at
+			}),
+			JobStatus::Disputed { resolve_at, .. } => Some(*resolve_at),
+			JobStatus::Finalized { prune_at, .. } | JobStatus::Refunded { prune_at, .. } => {
+				Some(*prune_at)
+			}
+		}
+	}
+
+	/// The assignment draw of a pending job: a worker serving the model with a free slot and
+	/// bond for the fee, not the submitter; or a refund when there is none.
+	fn assign(job_id: JobId, job: &mut JobOf<T>) {
+		let seed = Self::seed(b"verity/assign", job_id, 0);
+		let exclude = [job.submitter.clone()];
+		if T::Models::accepts_jobs(job.model)
+			&& Self::give_to_worker(job_id, job, &exclude, seed, false)
+		{
+			return;
+		}
+		Self::refund(job_id, job, RefundReason::NoWorker);
+	}
+
+	/// Draws a worker for `job` (not in `exclude`) that can take it and assigns it; returns
+	/// whether one was found.
+	fn give_to_worker(
+		job_id: JobId,
+		job: &mut JobOf<T>,
+		exclude: &[T::AccountId],
+		seed: verity_primitives::Hash,
+		reassigned: bool,
+	) -> bool {
+		let demand = Demand::Job(job.fee);
+		let Some(worker) = T::Workers::select(job.model, exclude, seed, 1, demand).pop() else {
+			return false;
+		};
+		if T::Slashing::note_job_started(&worker, job.model, demand).is_err() {
+			return false;
+		}
+		let now = frame_system::Pallet::<T>::block_number();
+		let deadline = now.saturating_add(Params::<T>::get().execution_window);
+		job.status = JobStatus::Assigned {
+			worker: worker.clone(),
+			deadline,
+			reassigned,
+		};
+		Self::reschedule(job_id, job, deadline.saturating_add(One::one()));
+		Self::deposit_event(Event::JobAssigned {
+			job_id,
+			worker,
+			deadline,
+		});
+		true
 	}
 
 	/// Whether the result of `job_id` is audited: drawn from this block's randomness.
@@ -129,272 +274,30 @@ impl<T: Config> Pallet<T> {
 		Perbill::from_parts(point) < rate
 	}
 
-	/// A missed deadline: slash, then reassign once or refund.
+	/// What a missed deadline costs the worker of a job paying `fee`.
+	pub fn missed_deadline_penalty(fee: BalanceOf<T>) -> BalanceOf<T> {
+		fee.saturating_mul(Params::<T>::get().missed_deadline_multiple.into())
+	}
+
+	/// A missed deadline: the worker pays a multiple of the fee, then the job goes to another
+	/// worker once, or is refunded.
 	fn missed_deadline(job_id: JobId, job: &mut JobOf<T>, worker: T::AccountId, reassigned: bool) {
-		let params = Params::<T>::get();
 		let credit = Self::slash(
 			job_id,
 			&worker,
-			params.slash_missed_deadline,
+			SlashAmount::Exact(Self::missed_deadline_penalty(job.fee)),
 			FaultKind::MissedDeadline,
 		);
 		T::ProtocolFees::on_unbalanced(credit);
-		T::Slashing::note_job_finished(&worker, job.fee, false);
+		T::Slashing::note_job_finished(&worker, job.model, Demand::Job(job.fee), true, false);
 		if !reassigned && T::Models::accepts_jobs(job.model) {
 			let seed = Self::seed(b"verity/assign", job_id, 1);
 			let exclude = [job.submitter.clone(), worker];
-			if let Some(next) = T::Workers::select(job.model, &exclude, seed, 1, job.fee).pop() {
-				let now = frame_system::Pallet::<T>::block_number();
-				let deadline = now.saturating_add(params.execution_window);
-				if T::Slashing::note_job_started(&next, job.fee).is_ok() {
-					if Self::schedule(deadline.saturating_add(One::one()), Timeout::Job(job_id))
-						.is_ok()
-					{
-						job.status = JobStatus::Assigned {
-							worker: next.clone(),
-							deadline,
-							reassigned: true,
-						};
-						Self::deposit_event(Event::JobAssigned {
-							job_id,
-							worker: next,
-							deadline,
-						});
-						return;
-					}
-					T::Slashing::note_job_finished(&next, job.fee, false);
-				}
+			if Self::give_to_worker(job_id, job, &exclude, seed, true) {
+				return;
 			}
 		}
 		Self::refund(job_id, job, RefundReason::NoWorker);
-	}
-
-	/// The jury a dispute over `job` can have: odd, at most `jury_size`, from the eligible workers.
-	fn jury_size(job: &JobOf<T>, exclude: &[T::AccountId]) -> u32 {
-		let wanted = Params::<T>::get().jury_size.min(T::MaxJurySize::get());
-		let eligible = T::Workers::eligible_count(job.model, exclude, Zero::zero());
-		let size = wanted.min(eligible);
-		if size % 2 == 0 {
-			size.saturating_sub(1)
-		} else {
-			size
-		}
-	}
-
-	/// Draws and seats a jury for `job_id`; returns `false` when none can be drawn or queued.
-	fn seat_jury(job_id: JobId, job: &mut JobOf<T>, exclude: &[T::AccountId], size: u32) -> bool {
-		let params = Params::<T>::get();
-		let now = frame_system::Pallet::<T>::block_number();
-		let commit_until = now.saturating_add(params.jury_commit_window);
-		let resolve_at = commit_until
-			.saturating_add(params.jury_reveal_window)
-			.saturating_add(One::one());
-		let seed = Self::seed(b"verity/jury", job_id, 0);
-		let jurors = T::Workers::select(job.model, exclude, seed, size, Zero::zero());
-		if jurors.is_empty() || Self::schedule(resolve_at, Timeout::Job(job_id)).is_err() {
-			return false;
-		}
-		let mut jury = JuryOf::<T>::default();
-		for juror in &jurors {
-			if T::Slashing::note_job_started(juror, Zero::zero()).is_ok() {
-				let _ = jury.try_push((juror.clone(), Default::default()));
-			}
-		}
-		let (worker, challenger) = match &job.status {
-			JobStatus::Committed { worker, .. } => (worker.clone(), None),
-			JobStatus::Disputed {
-				worker, challenger, ..
-			} => (worker.clone(), challenger.clone()),
-			_ => return false,
-		};
-		Juries::<T>::insert(job_id, jury);
-		job.status = JobStatus::Disputed {
-			worker,
-			challenger,
-			commit_until,
-			resolve_at,
-			by_council: false,
-		};
-		Self::deposit_event(Event::JuryDrawn {
-			job_id,
-			jurors,
-			commit_until,
-			resolve_at,
-		});
-		true
-	}
-
-	/// Starts an audit of a committed result, or skips it (with an event) when no jury can sit.
-	fn open_audit(job_id: JobId, job: &mut JobOf<T>, worker: T::AccountId) {
-		let exclude = [worker, job.submitter.clone()];
-		let size = Self::jury_size(job, &exclude);
-		if size == 0 || !Self::seat_jury(job_id, job, &exclude, size) {
-			if let JobStatus::Committed { audit_decided, .. } = &mut job.status {
-				*audit_decided = true;
-			}
-			Self::deposit_event(Event::AuditSkipped { job_id });
-		}
-	}
-
-	/// Opens the dispute of a challenged result: a jury, or the council when none can sit.
-	pub(crate) fn open_dispute(
-		job_id: JobId,
-		job: &mut JobOf<T>,
-		worker: T::AccountId,
-		challenger: Option<T::AccountId>,
-	) -> DispatchResult {
-		let now = frame_system::Pallet::<T>::block_number();
-		let mut exclude = alloc::vec![worker.clone(), job.submitter.clone()];
-		exclude.extend(challenger.clone());
-		// The jury's own fields are set by `seat_jury`; this marks who is accused and by whom.
-		job.status = JobStatus::Disputed {
-			worker: worker.clone(),
-			challenger: challenger.clone(),
-			commit_until: now,
-			resolve_at: now,
-			by_council: false,
-		};
-		let size = Self::jury_size(job, &exclude);
-		if size > 0 && Self::seat_jury(job_id, job, &exclude, size) {
-			return Ok(());
-		}
-		let resolve_at = now.saturating_add(Params::<T>::get().council_window);
-		let resolve_at = Self::schedule(resolve_at, Timeout::Job(job_id))?;
-		job.status = JobStatus::Disputed {
-			worker,
-			challenger,
-			commit_until: now,
-			resolve_at,
-			by_council: true,
-		};
-		Self::deposit_event(Event::DisputeReferredToCouncil { job_id, resolve_at });
-		Ok(())
-	}
-
-	/// Counts the revealed votes of a dispute (or takes the council's ruling), pays and slashes.
-	///
-	/// The result is rejected only when more revealed votes reject it than confirm it. Jurors
-	/// who did not reveal, and jurors who voted against the outcome, are slashed
-	/// [`JobParams::slash_juror`]. With no revealed vote an audit upholds the result (there is no
-	/// evidence against it) and a challenge ends with [`DisputeOutcome::NoVerdict`].
-	pub(crate) fn resolve_dispute(
-		job_id: JobId,
-		job: &mut JobOf<T>,
-		ruling: Option<DisputeOutcome>,
-	) {
-		let JobStatus::Disputed {
-			worker, challenger, ..
-		} = job.status.clone()
-		else {
-			return;
-		};
-		let params = Params::<T>::get();
-		let jury = Juries::<T>::take(job_id).unwrap_or_default();
-		let votes = jury.iter().filter_map(|(_, seat)| seat.vote);
-		let confirming = votes.clone().filter(|vote| vote.confirms).count() as u32;
-		let rejecting = votes.filter(|vote| !vote.confirms).count() as u32;
-		let outcome = ruling.unwrap_or(if confirming + rejecting == 0 {
-			if challenger.is_some() {
-				DisputeOutcome::NoVerdict
-			} else {
-				DisputeOutcome::ResultUpheld
-			}
-		} else if rejecting > confirming {
-			DisputeOutcome::ResultRejected
-		} else {
-			DisputeOutcome::ResultUpheld
-		});
-		Self::deposit_event(Event::DisputeResolved {
-			job_id,
-			outcome,
-			confirming,
-			rejecting,
-		});
-
-		// Jurors: the majority is paid below; the others are slashed to the jury's pot.
-		let majority_confirms = outcome == DisputeOutcome::ResultUpheld;
-		let mut honest = Vec::new();
-		let mut pot = CreditOf::<T>::zero();
-		for (juror, seat) in jury.iter() {
-			T::Slashing::note_job_finished(juror, Zero::zero(), false);
-			match seat.vote {
-				Some(vote)
-					if outcome != DisputeOutcome::NoVerdict
-						&& vote.confirms == majority_confirms =>
-				{
-					honest.push(juror.clone())
-				}
-				Some(_) => pot.subsume(Self::slash(
-					job_id,
-					juror,
-					params.slash_juror,
-					FaultKind::JurorMinority,
-				)),
-				None => pot.subsume(Self::slash(
-					job_id,
-					juror,
-					params.slash_juror,
-					FaultKind::JurorNoReveal,
-				)),
-			}
-		}
-		let challenge = Challenges::<T>::take(job_id);
-
-		match outcome {
-			DisputeOutcome::ResultRejected => {
-				let slashed = Self::slash(
-					job_id,
-					&worker,
-					params.slash_wrong_result,
-					FaultKind::WrongResult,
-				);
-				T::Slashing::note_job_finished(&worker, job.fee, false);
-				let total = slashed.peek();
-				pot.subsume(slashed);
-				if let Some(challenge) = &challenge {
-					Self::release(
-						HoldReason::ChallengeBond,
-						&challenge.challenger,
-						challenge.bond,
-					);
-					let reward = pot.extract(params.winner_share * total);
-					Self::pay(reward, &challenge.challenger);
-				}
-				let jury_part = pot.extract(params.jury_share * total);
-				Self::share(jury_part, &honest);
-				T::ProtocolFees::on_unbalanced(pot);
-				Self::refund(job_id, job, RefundReason::ResultRejected);
-			}
-			DisputeOutcome::ResultUpheld => {
-				if let Some(challenge) = &challenge {
-					let (forfeited, _) = <T::Currency as BalancedHold<_>>::slash(
-						&HoldReason::ChallengeBond.into(),
-						&challenge.challenger,
-						challenge.bond,
-					);
-					let total = forfeited.peek();
-					pot.subsume(forfeited);
-					let reward = pot.extract(params.winner_share * total);
-					Self::pay(reward, &worker);
-					let jury_part = pot.extract(params.jury_share * total);
-					Self::share(jury_part, &honest);
-				}
-				T::ProtocolFees::on_unbalanced(pot);
-				Self::finalize(job_id, job, &honest);
-			}
-			DisputeOutcome::NoVerdict => {
-				if let Some(challenge) = &challenge {
-					Self::release(
-						HoldReason::ChallengeBond,
-						&challenge.challenger,
-						challenge.bond,
-					);
-				}
-				T::ProtocolFees::on_unbalanced(pot);
-				T::Slashing::note_job_finished(&worker, job.fee, false);
-				Self::refund(job_id, job, RefundReason::NoVerdict);
-			}
-		}
 	}
 
 	/// Pays the worker of `job` its fee minus the protocol share, which goes to `jurors` (an
@@ -416,8 +319,8 @@ impl<T: Config> Pallet<T> {
 			job.fee.saturating_sub(moved),
 		);
 		Self::share(cut, jurors);
-		T::Slashing::note_job_finished(&worker, job.fee, true);
-		let prune_at = Self::schedule_prune(job_id);
+		T::Slashing::note_job_finished(&worker, job.model, Demand::Job(job.fee), false, true);
+		let prune_at = Self::schedule_prune(job_id, job);
 		job.status = JobStatus::Finalized {
 			worker: worker.clone(),
 			prune_at,
@@ -452,7 +355,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Pays `credit` to `to`, or to the treasury when `to` cannot receive it.
-	fn pay(credit: CreditOf<T>, to: &T::AccountId) {
+	pub(crate) fn pay(credit: CreditOf<T>, to: &T::AccountId) {
 		if credit.peek().is_zero() {
 			return;
 		}
@@ -463,7 +366,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Shares `credit` equally among `payees`; the remainder (or all of it, with no payee) goes
 	/// to the treasury.
-	fn share(mut credit: CreditOf<T>, payees: &[T::AccountId]) {
+	pub(crate) fn share(mut credit: CreditOf<T>, payees: &[T::AccountId]) {
 		let count = payees.len() as u32;
 		if count > 0 {
 			let each = credit.peek() / BalanceOf::<T>::from(count);
@@ -474,12 +377,12 @@ impl<T: Config> Pallet<T> {
 		T::ProtocolFees::on_unbalanced(credit);
 	}
 
-	/// Queues the removal of a settled job; returns its block. When the queue is full for the
-	/// whole spread, the job is pruned as soon as possible (the block after).
-	pub(crate) fn schedule_prune(job_id: JobId) -> BlockNumberFor<T> {
+	/// Moves the queue entry of a settled job to its pruning block; returns the block.
+	pub(crate) fn schedule_prune(job_id: JobId, job: &mut JobOf<T>) -> BlockNumberFor<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let at = now.saturating_add(Params::<T>::get().result_retention);
-		Self::schedule(at, Timeout::Prune(job_id)).unwrap_or(at)
+		Self::reschedule(job_id, job, at);
+		job.next_settlement
 	}
 
 	/// Forfeits an unrevealed challenge commitment whose time ran out.
@@ -488,6 +391,10 @@ impl<T: Config> Pallet<T> {
 			return T::WeightInfo::settle_stale();
 		};
 		if now <= committed.expires_at {
+			Self::schedule(
+				committed.expires_at.saturating_add(One::one()),
+				Timeout::Commitment(commitment),
+			);
 			return T::WeightInfo::settle_stale();
 		}
 		Self::forget_commitment(commitment, &committed);
@@ -505,20 +412,15 @@ impl<T: Config> Pallet<T> {
 		T::WeightInfo::settle_commitment_expiry()
 	}
 
-	/// Removes a settled job's record and result.
-	fn prune(job_id: JobId) -> Weight {
-		let settled = Jobs::<T>::get(job_id).is_some_and(|job| {
-			matches!(
-				job.status,
-				JobStatus::Finalized { .. } | JobStatus::Refunded { .. }
-			)
-		});
-		if !settled {
-			return T::WeightInfo::settle_stale();
-		}
+	/// Removes a settled job's record and result, and returns its deposit.
+	fn prune(job_id: JobId, job: &JobOf<T>) -> Weight {
+		Self::release(HoldReason::JobDeposit, &job.submitter, job.deposit);
 		Jobs::<T>::remove(job_id);
 		Results::<T>::remove(job_id);
-		Self::deposit_event(Event::JobPruned { job_id });
+		Self::deposit_event(Event::JobPruned {
+			job_id,
+			deposit: job.deposit,
+		});
 		T::WeightInfo::settle_prune()
 	}
 }

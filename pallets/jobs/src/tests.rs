@@ -20,6 +20,7 @@ use crate::{
 	DisputeOutcome, Error, Event, HoldReason, JobStatus, RefundReason, Vote,
 };
 
+mod attacks;
 mod offchain;
 
 type JobsError = Error<Test>;
@@ -79,8 +80,8 @@ fn register_all(workers: &[AccountId]) {
 	}
 }
 
-/// Submits a generation job from `who` with `fee`; returns its id.
-fn submit(who: AccountId, fee: Balance) -> JobId {
+/// Submits a generation job from `who` with `fee` and leaves it pending; returns its id.
+fn submit_pending(who: AccountId, fee: Balance) -> JobId {
 	let job_id = crate::NextJobId::<Test>::get();
 	assert_ok!(Jobs::submit_job(
 		RuntimeOrigin::signed(who),
@@ -89,6 +90,23 @@ fn submit(who: AccountId, fee: Balance) -> JobId {
 		fee
 	));
 	job_id
+}
+
+/// Submits a generation job from `who` with `fee` and moves to the next block, whose hook draws
+/// its worker; returns its id.
+fn submit(who: AccountId, fee: Balance) -> JobId {
+	let job_id = submit_pending(who, fee);
+	run_to_block(System::block_number() + 1);
+	job_id
+}
+
+/// The deposit of a job submitted by [`submit`].
+fn deposit() -> Balance {
+	Jobs::deposit_for(&prompt("What is 2 + 2?"))
+}
+
+fn held_deposit(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::JobDeposit.into(), &who)
 }
 
 /// The assigned worker answers `output`.
@@ -194,10 +212,22 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 		register(1, &[GENERATE]);
 		register(2, &[EMBED]);
 		let before = Balances::balance(&ALICE);
-		let job_id = submit(ALICE, 100);
+		let job_id = submit_pending(ALICE, 100);
 		assert_eq!(job_id, 0);
+		assert_eq!(
+			status(job_id),
+			JobStatus::Pending,
+			"no worker is drawn in this block"
+		);
 		assert_eq!(held_fee(ALICE), 100);
-		assert_eq!(Balances::balance(&ALICE), before - 100);
+		// The deposit pays for the SCALE-encoded input and the largest output it allows.
+		let input = prompt("What is 2 + 2?");
+		let bytes =
+			(codec::Encode::encoded_size(&input) as u32 + input.max_output_len()) as Balance;
+		assert_eq!(deposit(), DEPOSIT_BASE + DEPOSIT_PER_BYTE * bytes);
+		assert_eq!(held_deposit(ALICE), deposit());
+		assert_eq!(Balances::balance(&ALICE), before - 100 - deposit());
+		run_to_block(2);
 		assert_eq!(assigned_worker(job_id), 1, "only worker 1 serves the model");
 		assert_eq!(
 			pallet_workers::Ledgers::<Test>::get(1).unwrap().reserved,
@@ -211,6 +241,7 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 				job_id: 0,
 				submitter: ALICE,
 				fee: 100,
+				assign_at: 2,
 				..
 			}
 		));
@@ -219,7 +250,7 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 			Event::JobAssigned {
 				job_id: 0,
 				worker: 1,
-				deadline: 1 + default_params().execution_window
+				deadline: 2 + default_params().execution_window
 			}
 		);
 		assert_eq!(crate::NextJobId::<Test>::get(), 1);
@@ -308,7 +339,14 @@ fn bad_submissions_are_refused_with_a_named_error_and_change_nothing() {
 				error
 			);
 		}
+		// The fee floor of the market applies under a lower model floor.
+		set_params(|p| p.min_job_fee = 50);
+		assert_noop!(
+			Jobs::submit_job(RuntimeOrigin::signed(ALICE), GENERATE, generate.clone(), 49),
+			JobsError::FeeBelowMinimum
+		);
 		assert_eq!(held_fee(ALICE), 0);
+		assert_eq!(held_deposit(ALICE), 0);
 		assert_eq!(crate::NextJobId::<Test>::get(), 0);
 	});
 }
@@ -328,11 +366,11 @@ fn a_worker_whose_free_bond_cannot_cover_the_fee_is_not_drawn() {
 }
 
 #[test]
-fn the_submitter_cancels_for_a_full_refund_until_a_result_exists() {
+fn the_submitter_cancels_for_a_full_refund_only_while_no_worker_is_drawn() {
 	run_test(|| {
 		register(1, &[GENERATE]);
 		let before = Balances::balance(&ALICE);
-		let first = submit(ALICE, 100);
+		let first = submit_pending(ALICE, 100);
 		assert_noop!(
 			Jobs::cancel_job(RuntimeOrigin::signed(BOB), first),
 			JobsError::NotSubmitter
@@ -342,9 +380,18 @@ fn the_submitter_cancels_for_a_full_refund_until_a_result_exists() {
 			JobsError::UnknownJob
 		);
 		assert_ok!(Jobs::cancel_job(RuntimeOrigin::signed(ALICE), first));
-		assert_eq!(Balances::balance(&ALICE), before);
+		assert_eq!(
+			Balances::balance(&ALICE),
+			before - deposit(),
+			"the deposit waits for pruning"
+		);
 		assert_eq!(held_fee(ALICE), 0);
-		assert_eq!(pallet_workers::Ledgers::<Test>::get(1).unwrap().reserved, 0);
+		assert!(
+			pallet_workers::Ledgers::<Test>::get(1)
+				.unwrap()
+				.jobs_in_flight
+				== 0
+		);
 		assert!(matches!(
 			status(first),
 			JobStatus::Refunded {
@@ -352,12 +399,25 @@ fn the_submitter_cancels_for_a_full_refund_until_a_result_exists() {
 				..
 			}
 		));
+		run_to_block(2);
+		assert_eq!(
+			pallet_workers::Ledgers::<Test>::get(1)
+				.unwrap()
+				.jobs_in_flight,
+			0,
+			"a cancelled job is never assigned"
+		);
 
+		// Assigned: the worker may be answering; no cancel, with or without a result.
 		let second = submit(ALICE, 100);
+		assert_noop!(
+			Jobs::cancel_job(RuntimeOrigin::signed(ALICE), second),
+			JobsError::NotCancellable
+		);
 		answer_with(second, &answer("4"));
 		assert_noop!(
 			Jobs::cancel_job(RuntimeOrigin::signed(ALICE), second),
-			JobsError::NotAssigned
+			JobsError::NotCancellable
 		);
 	});
 }
@@ -425,7 +485,7 @@ fn only_the_assigned_worker_answers_before_the_deadline_with_a_valid_receipt() {
 			JobsError::UnknownJob
 		);
 
-		let deadline = 1 + default_params().execution_window;
+		let deadline = 2 + default_params().execution_window;
 		run_to_block(deadline);
 		assert_ok!(Jobs::submit_result(
 			RuntimeOrigin::signed(1),
@@ -452,7 +512,7 @@ fn a_result_after_the_deadline_is_refused() {
 		let job_id = submit(ALICE, 100);
 		let output = answer("4");
 		let signature = sign(1, job_id, &output);
-		let deadline = 1 + default_params().execution_window;
+		let deadline = 2 + default_params().execution_window;
 		System::set_block_number(deadline + 1);
 		assert_noop!(
 			Jobs::submit_result(RuntimeOrigin::signed(1), job_id, output, signature),
@@ -485,6 +545,11 @@ fn an_unchallenged_result_finalizes_and_pays_the_worker_minus_the_protocol_share
 		));
 		assert_eq!(Balances::balance(&1), worker_before + 180);
 		assert_eq!(Balances::balance(&TREASURY), treasury_before + 20);
+		assert_eq!(
+			held_deposit(ALICE),
+			deposit(),
+			"kept until the record is pruned"
+		);
 		assert_eq!(held_fee(ALICE), 0);
 		let ledger = pallet_workers::Ledgers::<Test>::get(1).unwrap();
 		assert_eq!((ledger.reserved, ledger.jobs_in_flight), (0, 0));
@@ -518,10 +583,21 @@ fn settled_jobs_are_pruned_after_the_retention_period() {
 			crate::Results::<Test>::contains_key(job_id),
 			"kept for re-verification"
 		);
+		let alice = Balances::balance(&ALICE);
 		run_to_block(prune_at);
 		assert!(!crate::Jobs::<Test>::contains_key(job_id));
 		assert!(!crate::Results::<Test>::contains_key(job_id));
-		assert!(events().contains(&Event::JobPruned { job_id }));
+		assert!(events().contains(&Event::JobPruned {
+			job_id,
+			deposit: deposit()
+		}));
+		assert_eq!(held_deposit(ALICE), 0);
+		assert_eq!(Balances::balance(&ALICE), alice + deposit());
+		assert_eq!(
+			crate::Timeouts::<Test>::iter().count(),
+			0,
+			"nothing left in the queue"
+		);
 	});
 }
 
@@ -538,9 +614,13 @@ fn a_withholding_worker_is_slashed_and_the_job_reassigned_once_then_refunded() {
 		let job_id = submit(ALICE, 100);
 		let first = assigned_worker(job_id);
 		let second = if first == 1 { 2 } else { 1 };
-		run_to_block(1 + default_params().execution_window + 1);
+		run_to_block(2 + default_params().execution_window + 1);
 		assert_eq!(faults(first, FaultKind::MissedDeadline), 1);
-		assert_eq!(stake(first), BOND - BOND / 100);
+		assert_eq!(
+			stake(first),
+			BOND - 2 * 100,
+			"twice the fee, not a share of the stake"
+		);
 		assert_eq!(
 			assigned_worker(job_id),
 			second,
@@ -572,8 +652,8 @@ fn a_withholding_worker_is_slashed_and_the_job_reassigned_once_then_refunded() {
 		));
 		assert_eq!(
 			Balances::balance(&ALICE),
-			before,
-			"the submitter loses nothing"
+			before - deposit(),
+			"the submitter loses nothing (the deposit comes back at pruning)"
 		);
 	});
 }
@@ -583,7 +663,7 @@ fn a_missed_deadline_with_no_other_worker_refunds_at_once() {
 	run_test(|| {
 		register(1, &[GENERATE]);
 		let job_id = submit(ALICE, 100);
-		run_to_block(1 + default_params().execution_window + 1);
+		run_to_block(2 + default_params().execution_window + 1);
 		assert!(matches!(
 			status(job_id),
 			JobStatus::Refunded {
@@ -621,7 +701,7 @@ fn a_copied_challenge_reveal_from_another_account_fails() {
 			Jobs::reveal_challenge(RuntimeOrigin::signed(CHALLENGER), job_id, salt),
 			JobsError::RevealTooEarly
 		);
-		run_to_block(2);
+		run_to_block(3);
 		// Bob saw the reveal in the pool and sends the same job and salt first: his hash differs.
 		assert_noop!(
 			Jobs::reveal_challenge(RuntimeOrigin::signed(BOB), job_id, salt),
@@ -674,7 +754,11 @@ fn a_lying_worker_is_slashed_the_submitter_refunded_and_the_challenger_rewarded(
 				..
 			}
 		));
-		assert_eq!(Balances::balance(&ALICE), alice_before, "fully refunded");
+		assert_eq!(
+			Balances::balance(&ALICE),
+			alice_before - deposit(),
+			"fully refunded (the deposit comes back at pruning)"
+		);
 		assert_eq!(held_bond(CHALLENGER), 0);
 		assert_eq!(
 			Balances::balance(&CHALLENGER),
@@ -790,7 +874,7 @@ fn a_challenge_of_a_job_without_result_is_refused() {
 			RuntimeOrigin::signed(CHALLENGER),
 			challenge_commitment(&CHALLENGER, job_id, &salt)
 		));
-		run_to_block(2);
+		run_to_block(3);
 		assert_noop!(
 			Jobs::reveal_challenge(RuntimeOrigin::signed(CHALLENGER), job_id, salt),
 			JobsError::NotChallengeable
@@ -803,7 +887,7 @@ fn a_challenge_of_a_job_without_result_is_refused() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn a_juror_who_commits_and_does_not_reveal_is_slashed_lightly() {
+fn a_juror_who_commits_and_does_not_reveal_is_slashed_for_silence() {
 	run_test(|| {
 		no_audits();
 		register_all(&[1, 2, 3, 4]);
@@ -822,7 +906,7 @@ fn a_juror_who_commits_and_does_not_reveal_is_slashed_lightly() {
 		));
 		run_jury(job_id, |juror| (juror != silent).then_some(vote));
 		assert_eq!(faults(silent, FaultKind::JurorNoReveal), 1);
-		assert_eq!(stake(silent), BOND - BOND / 100);
+		assert_eq!(stake(silent), BOND - BOND * 2 / 100);
 		for juror in &jurors[1..] {
 			assert_eq!(stake(*juror), BOND);
 		}
@@ -1046,12 +1130,16 @@ fn a_challenge_with_no_eligible_juror_goes_to_the_council() {
 	});
 }
 
+/// The self-challenge attack: on a model with one worker, the submitter challenges its own job
+/// from a second account; no jury can sit and the council stays silent. Before, the submitter
+/// was refunded (free inference) and the worker unpaid; now a result nobody disproved is paid.
 #[test]
-fn a_council_that_does_not_rule_in_time_ends_the_dispute_without_verdict() {
+fn a_council_that_does_not_rule_in_time_leaves_the_result_standing_and_paid() {
 	run_test(|| {
 		no_audits();
 		register(1, &[GENERATE]);
 		let alice = Balances::balance(&ALICE);
+		let worker = Balances::balance(&1);
 		let challenger = Balances::balance(&CHALLENGER);
 		let job_id = submit(ALICE, 100);
 		answer_with(job_id, &answer("4"));
@@ -1062,13 +1150,25 @@ fn a_council_that_does_not_rule_in_time_ends_the_dispute_without_verdict() {
 		run_to_block(resolve_at);
 		assert!(matches!(
 			status(job_id),
-			JobStatus::Refunded {
-				reason: RefundReason::NoVerdict,
-				..
-			}
+			JobStatus::Finalized { worker: 1, .. }
 		));
-		assert_eq!(Balances::balance(&ALICE), alice);
-		assert_eq!(Balances::balance(&CHALLENGER), challenger);
+		assert!(events().contains(&Event::DisputeResolved {
+			job_id,
+			outcome: DisputeOutcome::NoVerdict,
+			confirming: 0,
+			rejecting: 0
+		}));
+		assert_eq!(
+			Balances::balance(&ALICE),
+			alice - 100 - deposit(),
+			"the fee is spent"
+		);
+		assert_eq!(Balances::balance(&1), worker + 90, "the worker is paid");
+		assert_eq!(
+			Balances::balance(&CHALLENGER),
+			challenger,
+			"bond back: no proof either way"
+		);
 		assert_eq!(stake(1), BOND, "no proof, no slash");
 	});
 }
@@ -1104,6 +1204,11 @@ fn the_council_changes_parameters_but_not_to_ones_where_cheating_pays() {
 				JobsError::SharesExceedWhole,
 			),
 			(|p| p.challenge_bond = 0, JobsError::ZeroAmount),
+			(|p| p.min_job_fee = 0, JobsError::ZeroAmount),
+			(|p| p.min_job_fee = 1_001, JobsError::ZeroAmount),
+			(|p| p.missed_deadline_multiple = 0, JobsError::ZeroAmount),
+			(|p| p.jury_rounds = 0, JobsError::BadJurySize),
+			(|p| p.jury_rounds = 4, JobsError::BadJurySize),
 		];
 		for (change, error) in refused {
 			let mut params = ok.clone();
@@ -1216,4 +1321,61 @@ fn audits_catch_a_worker_that_always_lies_at_the_audit_rate() {
 			caught.iter().filter(|c| **c).count()
 		);
 	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tolerance-policy model (embeddings)
+// ---------------------------------------------------------------------------------------------
+
+/// Under a tolerance policy a juror may confirm a claim whose bits differ from its own (the
+/// values are within the bound), and the majority decides as for generations: a close claim is
+/// upheld and paid, a far one rejected and its worker slashed.
+#[test]
+fn a_jury_over_an_embedding_upholds_a_close_claim_and_rejects_a_far_one() {
+	for far in [false, true] {
+		run_test(|| {
+			no_audits();
+			for worker in [1, 2, 3, 4] {
+				register(worker, &[EMBED]);
+			}
+			let job_id = crate::NextJobId::<Test>::get();
+			assert_ok!(Jobs::submit_job(
+				RuntimeOrigin::signed(ALICE),
+				EMBED,
+				JobInput::embed(&["a"]).unwrap(),
+				100
+			));
+			run_to_block(2);
+			let truth =
+				JobOutput::embedded(vec![Embedding::from_f32(&[0.5, 0.25]).unwrap()]).unwrap();
+			let shift = if far { 0.1 } else { 0.00001 };
+			let claim =
+				JobOutput::embedded(vec![Embedding::from_f32(&[0.5 + shift, 0.25]).unwrap()])
+					.unwrap();
+			let worker = answer_with(job_id, &claim);
+			challenge(CHALLENGER, job_id);
+			let confirms = !far;
+			run_jury(job_id, |_| {
+				Some(Vote {
+					output_hash: truth.hash(),
+					confirms,
+				})
+			});
+			assert_ne!(truth.hash(), claim.hash(), "the bits differ either way");
+			assert_eq!(faults(worker, FaultKind::WrongResult), u32::from(far));
+			if far {
+				assert_eq!(stake(worker), BOND / 2);
+				assert!(matches!(
+					status(job_id),
+					JobStatus::Refunded {
+						reason: RefundReason::ResultRejected,
+						..
+					}
+				));
+			} else {
+				assert_eq!(stake(worker), BOND);
+				assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
+			}
+		});
+	}
 }

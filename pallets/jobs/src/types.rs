@@ -48,12 +48,22 @@ pub struct JobParams<Balance, BlockNumber> {
 	pub challenge_bond: Balance,
 	/// The largest fee one job may carry: the economic check sizes the slash against it.
 	pub max_job_fee: Balance,
-	/// The share of the worker's stake slashed for a missed deadline.
-	pub slash_missed_deadline: Perbill,
+	/// The smallest fee any job carries, whatever its model's floor (never zero: a job reserves
+	/// a worker's bond and slot, and that must cost something).
+	pub min_job_fee: Balance,
+	/// What a missed deadline costs the worker, as a multiple of the job's fee (so at most this
+	/// multiple of [`JobParams::max_job_fee`]); never a share of its whole stake, so a flood of
+	/// cheap jobs cannot turn into a large slash.
+	pub missed_deadline_multiple: u32,
 	/// The share of the worker's stake slashed for a result proved wrong.
 	pub slash_wrong_result: Perbill,
-	/// The share of a juror's stake slashed for not revealing or voting with the minority.
+	/// The share of a juror's stake slashed for voting with the minority.
 	pub slash_juror: Perbill,
+	/// The share of a juror's stake slashed for not revealing a vote (silence).
+	pub slash_juror_silent: Perbill,
+	/// Juries drawn for one dispute, at most: a jury none of whose members reveals is replaced
+	/// by a fresh one (without the silent jurors), and after the last the council decides.
+	pub jury_rounds: u32,
 	/// The share of every fee that goes to the treasury, or to the jurors of an audited job.
 	pub protocol_share: Perbill,
 	/// The share of slashed or forfeited funds paid to the winner of a dispute (the challenger
@@ -70,6 +80,10 @@ pub struct JobParams<Balance, BlockNumber> {
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub enum JobStatus<AccountId, BlockNumber> {
+	/// Paid for; the worker is drawn by the settlement hook of a later block (the job's
+	/// `next_settlement`), from randomness the submitter could not know. Only now can the
+	/// submitter cancel: nobody has seen the job to answer it.
+	Pending,
 	/// A worker was drawn and must answer by `deadline`.
 	Assigned {
 		/// The assigned worker.
@@ -100,8 +114,11 @@ pub enum JobStatus<AccountId, BlockNumber> {
 		commit_until: BlockNumber,
 		/// The block that resolves the dispute (votes revealed before it count).
 		resolve_at: BlockNumber,
-		/// No juror could be drawn: the council decides by `resolve_at`.
+		/// No juror could be drawn, or every jury was silent: the council decides by
+		/// `resolve_at`.
 		by_council: bool,
+		/// Which jury this is: 0 for the first, one more for each jury drawn after a silent one.
+		round: u32,
 	},
 	/// Settled: the worker was paid. The record is pruned at `prune_at`.
 	Finalized {
@@ -132,8 +149,14 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub input_hash: Hash,
 	/// The fee held from the submitter until the job settles.
 	pub fee: Balance,
+	/// The storage deposit held from the submitter until the record is pruned: it pays for the
+	/// input and the largest output the input allows.
+	pub deposit: Balance,
 	/// The block it was submitted in.
 	pub submitted_at: BlockNumber,
+	/// The block whose settlement hook looks at the job next (its one entry in
+	/// [`crate::Timeouts`]).
+	pub next_settlement: BlockNumber,
 	/// Where it stands.
 	pub status: JobStatus<AccountId, BlockNumber>,
 }
@@ -223,8 +246,10 @@ pub enum DisputeOutcome {
 	ResultUpheld,
 	/// The result was wrong: the worker is slashed and the submitter refunded.
 	ResultRejected,
-	/// Nobody decided in time (no juror revealed, or the council did not rule): the submitter is
-	/// refunded, nobody is slashed, and a challenger gets its bond back.
+	/// Nobody disproved the result (every jury was silent and the council did not rule in
+	/// time): it stands and the worker is paid, as for an undisputed result; a challenger gets
+	/// its bond back. Silence never refunds the submitter, so challenging one's own job from a
+	/// second account buys no free inference.
 	NoVerdict,
 }
 
@@ -242,25 +267,25 @@ pub enum DisputeOutcome {
 	Debug,
 )]
 pub enum RefundReason {
-	/// The submitter cancelled before any result.
+	/// The submitter cancelled before a worker was drawn.
 	Cancelled,
-	/// No worker answered in time (after one reassignment), or none could be drawn to take over.
+	/// No worker could take the job (none with a free slot and bond), or none answered in time
+	/// after one reassignment.
 	NoWorker,
 	/// A dispute proved the result wrong.
 	ResultRejected,
-	/// A dispute ended without a verdict.
-	NoVerdict,
 }
 
-/// Something the settlement hook must look at in a given block.
+/// Something the settlement hook must look at in a given block. Each job has exactly one entry
+/// (at its `next_settlement`), each unrevealed commitment one (the block after it expires); an
+/// entry leaves the queue when its reason does.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub enum Timeout {
-	/// A job's deadline, audit draw, window end or dispute end; the job's status says which.
+	/// A job's assignment draw, deadline, audit draw, window end, dispute end or pruning; the
+	/// job's status says which.
 	Job(JobId),
 	/// A challenge commitment expires.
 	Commitment(Hash),
-	/// A settled job's record is removed.
-	Prune(JobId),
 }

@@ -21,6 +21,7 @@ pub trait WeightInfo {
 	fn decide_dispute() -> Weight;
 	fn on_initialize_empty() -> Weight;
 	fn settle_stale() -> Weight;
+	fn settle_assign() -> Weight;
 	fn settle_missed_deadline() -> Weight;
 	fn settle_audit_draw(j: u32) -> Weight;
 	fn settle_finalize() -> Weight;
@@ -62,6 +63,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn settle_stale() -> Weight {
+		Weight::zero()
+	}
+	fn settle_assign() -> Weight {
 		Weight::zero()
 	}
 	fn settle_missed_deadline() -> Weight {

@@ -241,6 +241,8 @@ pub mod pallet {
 		NotProposer,
 		/// The model name is empty.
 		EmptyName,
+		/// A model's fee floor must be above zero: a free job still reserves a worker.
+		ZeroMinFee,
 		/// A model must carry at least one golden vector.
 		NoGoldenVectors,
 		/// A golden vector's input is for another kind of model.
@@ -399,6 +401,7 @@ pub mod pallet {
 			golden_vectors: &GoldenVectors,
 		) -> DispatchResult {
 			ensure!(!info.name.is_empty(), Error::<T>::EmptyName);
+			ensure!(!info.min_fee.is_zero(), Error::<T>::ZeroMinFee);
 			ensure!(!golden_vectors.is_empty(), Error::<T>::NoGoldenVectors);
 			ensure!(
 				golden_vectors.iter().all(|g| g.input.kind() == info.kind),

@@ -112,6 +112,9 @@ fn propose_refusals_change_nothing() {
 		let mut empty_name = info(1);
 		empty_name.name = BoundedVec::default();
 		assert_noop!(propose(PROPOSER, empty_name), Error::<Test>::EmptyName);
+		let mut free = info(1);
+		free.min_fee = 0;
+		assert_noop!(propose(PROPOSER, free), Error::<Test>::ZeroMinFee);
 
 		let signed = || RuntimeOrigin::signed(PROPOSER);
 		assert_noop!(

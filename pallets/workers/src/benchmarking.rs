@@ -1,7 +1,8 @@
 //! Benchmarks of every call (frame-benchmarking v2); `weights.rs` is generated from them.
 //!
 //! Each benchmark takes the worst case the bounds allow: a worker serving the most models, each of
-//! whose indexes is full (the worker last in it), and the most unbonding chunks.
+//! whose indexes is full (registering evicts the weakest entry of each), and the most unbonding
+//! chunks.
 
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
@@ -14,7 +15,7 @@ use sp_runtime::traits::{Bounded, One, Saturating};
 use verity_primitives::{job::JobKind, receipt::ReceiptPublic, registry::ModelRegistry, ModelId};
 
 use super::*;
-use crate::pallet::{BalanceOf, ModelsOf};
+use crate::pallet::{BalanceOf, OffersOf};
 
 /// `n` new approved models from the registry.
 fn approved_models<T: Config>(n: u32) -> Result<Vec<ModelId>, BenchmarkError> {
@@ -27,9 +28,9 @@ fn approved_models<T: Config>(n: u32) -> Result<Vec<ModelId>, BenchmarkError> {
 		.collect()
 }
 
-/// Fills the index of `model` with other accounts up to one short of full.
+/// Fills the index of `model` with other accounts, each of weight one, so a newcomer evicts one.
 fn fill_index<T: Config>(model: ModelId) {
-	let room = T::MaxWorkersPerModel::get().saturating_sub(1);
+	let room = T::MaxWorkersPerModel::get();
 	let fillers: Vec<_> = (0..room)
 		.map(|i| {
 			(
@@ -53,8 +54,15 @@ fn bond_amount<T: Config>() -> BalanceOf<T> {
 	T::MinWorkerBond::get().saturating_mul(2u32.into())
 }
 
-fn models_of<T: Config>(ids: Vec<ModelId>) -> ModelsOf<T> {
-	BoundedVec::truncate_from(ids)
+fn models_of<T: Config>(ids: Vec<ModelId>) -> OffersOf<T> {
+	BoundedVec::truncate_from(
+		ids.into_iter()
+			.map(|model| ModelCapacity {
+				model,
+				capacity: T::MaxCapacity::get(),
+			})
+			.collect::<Vec<_>>(),
+	)
 }
 
 /// A funded caller, bonded and registered for the most models, last in each full index.
@@ -158,7 +166,11 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller.clone()), models_of::<T>(models));
 		assert_eq!(
-			Workers::<T>::get(&caller).map(|i| i.models.to_vec()),
+			Workers::<T>::get(&caller).map(|i| i
+				.models
+				.iter()
+				.map(|s| s.model)
+				.collect::<Vec<_>>()),
 			Some(expected)
 		);
 		Ok(())

@@ -21,15 +21,25 @@
 //!   fees of the jobs it holds.
 //! * **Model index**: for every model, a bounded list ([`Config::MaxWorkersPerModel`]) of the
 //!   workers serving it with their draw weight, so a draw reads one list and never every worker.
+//!   When the list is full, a newcomer whose draw weight is above the weakest entry's takes that
+//!   entry's place (the weakest worker stops serving the model, with a [`Event::WorkerEvicted`]):
+//!   paused and under-bonded workers weigh zero, so sybil accounts cannot squat a model's slots,
+//!   and holding all of them costs as many bonds as the strongest newcomer's.
+//! * **Capacity**: for each model it serves, a worker declares how many jobs of it it runs at once
+//!   ([`ModelCapacity`]). A job is assigned only to a worker with a free slot; jury seats take a
+//!   slot too but are drawn regardless, so verification is never starved by load. So flooding a
+//!   worker with jobs cannot make it miss deadlines: the jobs past its capacity wait for another
+//!   worker or are refunded, and never reach it.
 //!
 //! ## Calls
 //!
 //! * [`Pallet::bond`]: hold more funds as bond.
 //! * [`Pallet::unbond`]: start unbonding; the funds unlock after [`Config::UnbondingPeriod`].
-//! * [`Pallet::withdraw_unbonded`]: release the unlocked funds.
-//! * [`Pallet::register_worker`]: declare the models served and the receipt key; needs
-//!   [`Config::MinWorkerBond`] bonded.
-//! * [`Pallet::set_models`]: change the models served.
+//! * [`Pallet::withdraw_unbonded`]: release the unlocked funds (refused while jobs or jury seats
+//!   are in flight, so a settlement that runs late still finds the stake it may slash).
+//! * [`Pallet::register_worker`]: declare the models served with their capacity, and the receipt
+//!   key; needs [`Config::MinWorkerBond`] bonded.
+//! * [`Pallet::set_models`]: change the models served or their capacity.
 //! * [`Pallet::pause`] / [`Pallet::resume`]: stop or restart being drawn.
 //! * [`Pallet::deregister`]: leave (refused while jobs are in flight); the bond stays until
 //!   unbonded.
@@ -77,23 +87,29 @@ pub mod pallet {
 		receipt::ReceiptPublic, registry::ModelRegistry, workers::FaultKind, ModelId,
 	};
 
+	/// What the model checks of a new list found to do: the models to add to the index, each
+	/// with the worker it evicts, if any.
+	type IndexPlan<T> = Vec<(ModelId, Option<<T as frame_system::Config>::AccountId>)>;
+
 	use super::*;
 
 	/// The balance type of the pallet's currency.
 	pub type BalanceOf<T> = <<T as Config>::Currency as fungible::Inspect<
 		<T as frame_system::Config>::AccountId,
 	>>::Balance;
-	/// A worker registered at genesis: `(worker, bond, models, receipt key)`.
+	/// A worker registered at genesis: `(worker, bond, (model, capacity) pairs, receipt key)`.
 	pub type GenesisWorker<T> = (
 		<T as frame_system::Config>::AccountId,
 		BalanceOf<T>,
-		Vec<ModelId>,
+		Vec<(ModelId, u32)>,
 		[u8; 32],
 	);
 	/// Slashed funds on their way to their destination.
 	pub type CreditOf<T> = Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
-	/// The models one worker serves.
-	pub type ModelsOf<T> = BoundedVec<ModelId, <T as Config>::MaxModelsPerWorker>;
+	/// The models one worker serves, with their capacity and load.
+	pub type ModelsOf<T> = BoundedVec<ServedModel, <T as Config>::MaxModelsPerWorker>;
+	/// The models a worker offers to serve, with their capacity (what the calls take).
+	pub type OffersOf<T> = BoundedVec<ModelCapacity, <T as Config>::MaxModelsPerWorker>;
 	/// A registered worker of this runtime.
 	pub type WorkerInfoOf<T> = WorkerInfo<BlockNumberFor<T>, ModelsOf<T>>;
 	/// The unbonding chunks of one account.
@@ -111,7 +127,7 @@ pub mod pallet {
 		<T as Config>::MaxWorkersPerModel,
 	>;
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -156,6 +172,10 @@ pub mod pallet {
 		/// Most unbonding chunks one account has at once.
 		#[pallet::constant]
 		type MaxUnbondingChunks: Get<u32>;
+
+		/// The largest capacity a worker may declare for one model.
+		#[pallet::constant]
+		type MaxCapacity: Get<u32>;
 
 		/// Receives slashes sent to the treasury.
 		type Slashed: OnUnbalanced<CreditOf<Self>>;
@@ -206,8 +226,15 @@ pub mod pallet {
 		fn build(&self) {
 			for (who, bond, models, receipt_key) in &self.workers {
 				Pallet::<T>::do_bond(who, *bond).expect("a genesis worker can afford its bond");
+				let offers: Vec<ModelCapacity> = models
+					.iter()
+					.map(|(model, capacity)| ModelCapacity {
+						model: *model,
+						capacity: *capacity,
+					})
+					.collect();
 				let models =
-					ModelsOf::<T>::try_from(models.clone()).expect("a genesis worker's models fit");
+					OffersOf::<T>::try_from(offers).expect("a genesis worker's models fit");
 				Pallet::<T>::do_register(who, models, ReceiptPublic::from_raw(*receipt_key))
 					.expect("a genesis worker passes the checks of register_worker");
 			}
@@ -247,17 +274,28 @@ pub mod pallet {
 		WorkerRegistered {
 			/// The worker.
 			who: T::AccountId,
-			/// The models it serves.
-			models: Vec<ModelId>,
+			/// The models it serves, with their capacity.
+			models: Vec<ModelCapacity>,
 			/// The key that signs its receipts.
 			receipt_key: ReceiptPublic,
 		},
-		/// A worker changed the models it serves.
+		/// A worker changed the models it serves or their capacity.
 		ModelsChanged {
 			/// The worker.
 			who: T::AccountId,
-			/// The models it serves now.
-			models: Vec<ModelId>,
+			/// The models it serves now, with their capacity.
+			models: Vec<ModelCapacity>,
+		},
+		/// A model's index was full and a worker with a larger draw weight took the place of the
+		/// weakest one, which no longer serves the model (its jobs of it already answered still
+		/// settle; it stays registered, with no model if that was its last).
+		WorkerEvicted {
+			/// The worker that lost its place.
+			who: T::AccountId,
+			/// The model.
+			model: ModelId,
+			/// The worker that took it.
+			by: T::AccountId,
 		},
 		/// A worker stopped taking jobs.
 		WorkerPaused {
@@ -317,8 +355,17 @@ pub mod pallet {
 		DuplicateModel,
 		/// A model is not approved (unknown, still proposed, or retired).
 		ModelNotAccepting,
-		/// A model already has the most workers it can index.
+		/// A model already has the most workers it can index, and none weighs less than the
+		/// caller (or the weakest still holds jobs of the model).
 		ModelWorkersFull,
+		/// A capacity is zero.
+		ZeroCapacity,
+		/// A capacity is above [`Config::MaxCapacity`].
+		CapacityTooLarge,
+		/// A model with jobs or jury seats still computing cannot be dropped yet.
+		ModelInUse,
+		/// The worker has no free slot of its capacity for the model.
+		NoFreeCapacity,
 		/// The worker is already paused.
 		AlreadyPaused,
 		/// The worker is not paused.
@@ -354,6 +401,7 @@ pub mod pallet {
 				T::MaxUnbondingChunks::get() > 0,
 				"MaxUnbondingChunks must not be zero"
 			);
+			assert!(T::MaxCapacity::get() > 0, "MaxCapacity must not be zero");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -427,12 +475,14 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Releases every unbonding chunk that has unlocked.
+		/// Releases every unbonding chunk that has unlocked. Refused while the account holds jobs
+		/// or jury seats: their settlement may still slash it, however late it runs.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::withdraw_unbonded())]
 		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut ledger = Ledgers::<T>::get(&who).ok_or(Error::<T>::NotBonded)?;
+			ensure!(ledger.jobs_in_flight == 0, Error::<T>::JobsInFlight);
 			let now = frame_system::Pallet::<T>::block_number();
 			let mut amount = BalanceOf::<T>::zero();
 			for chunk in ledger.unbonding.iter().filter(|c| c.unlock_at <= now) {
@@ -448,40 +498,47 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Registers the caller as a worker serving `models` (each approved, no duplicates) and
-		/// signing its receipts with `receipt_key`. Needs [`Config::MinWorkerBond`] bonded.
+		/// Registers the caller as a worker serving `models` (each approved, no duplicates, each
+		/// with a capacity from 1 to [`Config::MaxCapacity`]) and signing its receipts with
+		/// `receipt_key`. Needs [`Config::MinWorkerBond`] bonded. Where a model's index is full,
+		/// the caller takes the place of the weakest worker if it weighs more.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::register_worker(models.len() as u32))]
 		pub fn register_worker(
 			origin: OriginFor<T>,
-			models: ModelsOf<T>,
+			models: OffersOf<T>,
 			receipt_key: ReceiptPublic,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_register(&who, models, receipt_key)
 		}
 
-		/// Replaces the models the caller serves. New models must be approved; models it already
-		/// serves may stay after they are retired (their jobs in flight still need it).
+		/// Replaces the models the caller serves and their capacities. New models must be
+		/// approved; models it already serves may stay after they are retired (their jobs in
+		/// flight still need it). A model with jobs or jury seats still computing cannot be
+		/// dropped, and a capacity may fall below what is busy (no new job comes until it drains).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::set_models(models.len() as u32))]
-		pub fn set_models(origin: OriginFor<T>, models: ModelsOf<T>) -> DispatchResult {
+		pub fn set_models(origin: OriginFor<T>, models: OffersOf<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut info = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
-			Self::check_models(&models, &info.models)?;
 			let weight = Self::draw_weight(Some(&info), Ledgers::<T>::get(&who).as_ref());
-			for model in info.models.iter().filter(|m| !models.contains(m)) {
-				Self::index_remove(&who, *model);
+			let plan = Self::check_models(&who, &models, &info.models, weight)?;
+			for served in info.models.iter() {
+				let kept = models.iter().any(|offer| offer.model == served.model);
+				ensure!(kept || served.busy == 0, Error::<T>::ModelInUse);
 			}
-			for model in models.iter().filter(|m| !info.models.contains(m)) {
-				Self::index_add(&who, *model, weight)?;
+			for served in info.models.iter() {
+				if !models.iter().any(|offer| offer.model == served.model) {
+					Self::index_remove(&who, served.model);
+				}
 			}
-			info.models = models;
-			let listed = info.models.to_vec();
+			Self::apply_plan(&who, plan, weight)?;
+			info.models = Self::served(&models, &info.models);
 			Workers::<T>::insert(&who, info);
 			Self::deposit_event(Event::ModelsChanged {
 				who,
-				models: listed,
+				models: models.to_vec(),
 			});
 			Ok(())
 		}
@@ -524,8 +581,8 @@ pub mod pallet {
 			let info = Workers::<T>::get(&who).ok_or(Error::<T>::NotRegistered)?;
 			let in_flight = Ledgers::<T>::get(&who).map_or(0, |l| l.jobs_in_flight);
 			ensure!(in_flight == 0, Error::<T>::JobsInFlight);
-			for model in info.models.iter() {
-				Self::index_remove(&who, *model);
+			for served in info.models.iter() {
+				Self::index_remove(&who, served.model);
 			}
 			Workers::<T>::remove(&who);
 			Self::deposit_event(Event::WorkerDeregistered { who });
@@ -562,7 +619,7 @@ pub mod pallet {
 		/// Registers `who` (the call `register_worker`, and genesis).
 		pub(crate) fn do_register(
 			who: &T::AccountId,
-			models: ModelsOf<T>,
+			models: OffersOf<T>,
 			receipt_key: ReceiptPublic,
 		) -> DispatchResult {
 			ensure!(
@@ -575,18 +632,16 @@ pub mod pallet {
 				bonded >= T::MinWorkerBond::get(),
 				Error::<T>::InsufficientBond
 			);
-			Self::check_models(&models, &[])?;
 			let info = WorkerInfo {
-				models,
+				models: Self::served(&models, &[]),
 				receipt_key,
 				status: WorkerStatus::Active,
 				registered_at: frame_system::Pallet::<T>::block_number(),
 			};
 			let weight = Self::draw_weight(Some(&info), ledger.as_ref());
-			for model in info.models.iter() {
-				Self::index_add(who, *model, weight)?;
-			}
-			let listed = info.models.to_vec();
+			let plan = Self::check_models(who, &models, &[], weight)?;
+			Self::apply_plan(who, plan, weight)?;
+			let listed = models.to_vec();
 			Workers::<T>::insert(who, info);
 			Self::deposit_event(Event::WorkerRegistered {
 				who: who.clone(),
@@ -596,26 +651,104 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Checks a list of models to serve: not empty, no duplicates, each either in `current`
-		/// (kept) or approved, and room in the index of every model that is new.
-		fn check_models(models: &[ModelId], current: &[ModelId]) -> DispatchResult {
-			ensure!(!models.is_empty(), Error::<T>::NoModels);
-			for (i, model) in models.iter().enumerate() {
-				ensure!(!models[..i].contains(model), Error::<T>::DuplicateModel);
-				if current.contains(model) {
+		/// The served-model list for `offers`, keeping what is in flight of models already
+		/// served (`current`).
+		fn served(offers: &[ModelCapacity], current: &[ServedModel]) -> ModelsOf<T> {
+			let served: Vec<ServedModel> = offers
+				.iter()
+				.map(|offer| ServedModel {
+					model: offer.model,
+					capacity: offer.capacity,
+					busy: current
+						.iter()
+						.find(|served| served.model == offer.model)
+						.map_or(0, |served| served.busy),
+				})
+				.collect();
+			// As long as `offers`, which has the same bound.
+			ModelsOf::<T>::truncate_from(served)
+		}
+
+		/// Checks a list of models `who` offers to serve with draw weight `weight`: not empty,
+		/// no duplicates, capacities in range, each model either in `current` (kept) or
+		/// approved, and for every new model room in its index, or a weaker worker to evict.
+		/// Returns the models to index and whom each evicts.
+		fn check_models(
+			who: &T::AccountId,
+			offers: &[ModelCapacity],
+			current: &[ServedModel],
+			weight: BalanceOf<T>,
+		) -> Result<IndexPlan<T>, DispatchError> {
+			ensure!(!offers.is_empty(), Error::<T>::NoModels);
+			let mut plan = Vec::new();
+			for (i, offer) in offers.iter().enumerate() {
+				ensure!(
+					!offers[..i].iter().any(|o| o.model == offer.model),
+					Error::<T>::DuplicateModel
+				);
+				ensure!(offer.capacity > 0, Error::<T>::ZeroCapacity);
+				ensure!(
+					offer.capacity <= T::MaxCapacity::get(),
+					Error::<T>::CapacityTooLarge
+				);
+				if current.iter().any(|served| served.model == offer.model) {
 					continue;
 				}
 				ensure!(
-					T::Models::accepts_jobs(*model),
+					T::Models::accepts_jobs(offer.model),
 					Error::<T>::ModelNotAccepting
 				);
-				let indexed = ModelWorkers::<T>::decode_len(model).unwrap_or(0);
-				ensure!(
-					indexed < T::MaxWorkersPerModel::get() as usize,
-					Error::<T>::ModelWorkersFull
-				);
+				let index = ModelWorkers::<T>::get(offer.model);
+				if index.len() < T::MaxWorkersPerModel::get() as usize {
+					plan.push((offer.model, None));
+					continue;
+				}
+				let weakest = index
+					.iter()
+					.filter(|(worker, _)| worker != who)
+					.min_by_key(|(_, weight)| *weight)
+					.ok_or(Error::<T>::ModelWorkersFull)?;
+				ensure!(weight > weakest.1, Error::<T>::ModelWorkersFull);
+				let busy = Workers::<T>::get(&weakest.0).is_some_and(|info| {
+					info.models
+						.iter()
+						.any(|served| served.model == offer.model && served.busy > 0)
+				});
+				ensure!(!busy, Error::<T>::ModelWorkersFull);
+				plan.push((offer.model, Some(weakest.0.clone())));
+			}
+			Ok(plan)
+		}
+
+		/// Indexes `who` for the models of `plan`, evicting the workers it names.
+		fn apply_plan(
+			who: &T::AccountId,
+			plan: IndexPlan<T>,
+			weight: BalanceOf<T>,
+		) -> DispatchResult {
+			for (model, evicted) in plan {
+				if let Some(evicted) = evicted {
+					Self::evict(&evicted, model, who);
+				}
+				Self::index_add(who, model, weight)?;
 			}
 			Ok(())
+		}
+
+		/// Takes `model` from `who`'s models and the model's index (it computes no job of it;
+		/// answered jobs of it still settle). A worker left with no model stays registered,
+		/// drawn for nothing, until it sets models again or deregisters.
+		fn evict(who: &T::AccountId, model: ModelId, by: &T::AccountId) {
+			Self::index_remove(who, model);
+			if let Some(mut info) = Workers::<T>::get(who) {
+				info.models.retain(|served| served.model != model);
+				Workers::<T>::insert(who, info);
+			}
+			Self::deposit_event(Event::WorkerEvicted {
+				who: who.clone(),
+				model,
+				by: by.clone(),
+			});
 		}
 
 		/// A worker's weight in draws: its bond while it is active and bonded at least the
@@ -664,8 +797,8 @@ pub mod pallet {
 		) {
 			let Some(info) = info else { return };
 			let weight = Self::draw_weight(Some(info), Some(ledger));
-			for model in info.models.iter() {
-				ModelWorkers::<T>::mutate(model, |list| {
+			for served in info.models.iter() {
+				ModelWorkers::<T>::mutate(served.model, |list| {
 					for entry in list.iter_mut().filter(|(worker, _)| worker == who) {
 						entry.1 = weight;
 					}
@@ -703,8 +836,9 @@ pub mod pallet {
 		}
 
 		/// The books balance: every ledger's hold equals its bonded plus unbonding funds; every
-		/// registered worker has a ledger and sits in the index of each model it serves with its
-		/// current draw weight; the index holds nobody else.
+		/// registered worker has a ledger whose jobs in flight are at least its models' busy
+		/// slots, and sits in the index of each model it serves with its current draw weight; the
+		/// index holds nobody else.
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use frame_support::traits::fungible::InspectHold;
 			for (who, ledger) in Ledgers::<T>::iter() {
@@ -722,9 +856,20 @@ pub mod pallet {
 				let ledger = Ledgers::<T>::get(&who);
 				invariant(ledger.is_some(), "registered worker without a ledger")?;
 				let weight = Self::draw_weight(Some(&info), ledger.as_ref());
-				invariant(!info.models.is_empty(), "registered worker serves no model")?;
-				for (i, model) in info.models.iter().enumerate() {
-					invariant(!info.models[..i].contains(model), "model listed twice")?;
+				let busy = info
+					.models
+					.iter()
+					.fold(0u32, |sum, served| sum.saturating_add(served.busy));
+				invariant(
+					ledger.as_ref().is_some_and(|l| l.jobs_in_flight >= busy),
+					"more busy slots than jobs in flight",
+				)?;
+				for (i, served) in info.models.iter().enumerate() {
+					let model = &served.model;
+					invariant(
+						!info.models[..i].iter().any(|s| s.model == *model),
+						"model listed twice",
+					)?;
 					let listed = ModelWorkers::<T>::get(model)
 						.iter()
 						.filter(|(worker, w)| worker == &who && *w == weight)
@@ -738,8 +883,8 @@ pub mod pallet {
 			for (model, list) in ModelWorkers::<T>::iter() {
 				invariant(!list.is_empty(), "empty model index kept")?;
 				for (worker, _) in list.iter() {
-					let serves =
-						Workers::<T>::get(worker).is_some_and(|i| i.models.contains(&model));
+					let serves = Workers::<T>::get(worker)
+						.is_some_and(|i| i.models.iter().any(|s| s.model == model));
 					invariant(serves, "model index lists a worker that does not serve it")?;
 				}
 			}

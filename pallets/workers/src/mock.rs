@@ -134,6 +134,7 @@ impl pallet_workers::Config for Test {
 	type MaxWorkersPerModel = ConstU32<4>;
 	type MaxModelsPerWorker = ConstU32<3>;
 	type MaxUnbondingChunks = ConstU32<3>;
+	type MaxCapacity = ConstU32<8>;
 	type Slashed = frame_support::traits::tokens::imbalance::ResolveTo<Treasury, Balances>;
 	type WeightInfo = ();
 }

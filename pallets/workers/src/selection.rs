@@ -11,9 +11,11 @@
 //!   bond, so splitting a bond over several accounts does not raise the chance that one of them is
 //!   drawn (it can raise the number of seats the group holds when it is drawn, as one account holds
 //!   at most one seat);
-//! * a worker whose unreserved bond is below the caller's `min_free_bond` is removed from the pool
-//!   when drawn and the draw is repeated, which keeps the picks proportional to bond among the
-//!   workers that can take the job; only drawn workers' ledgers are read.
+//! * for a job ([`Demand::Job`]), a worker with no free slot of its capacity for the model, or
+//!   whose unreserved bond is below the fee, is removed from the pool when drawn and the draw is
+//!   repeated, which keeps the picks proportional to bond among the workers that can take the
+//!   job; only drawn workers' records are read. A jury seat ([`Demand::JurySeat`]) takes any
+//!   active worker of the model.
 //!
 //! The point is the first 16 bytes of the hash reduced modulo the total weight; the bias this adds
 //! is below `total / 2^128`, far under one part in a billion for any real total.
@@ -21,7 +23,11 @@
 use alloc::vec::Vec;
 use codec::Encode;
 use sp_runtime::traits::{SaturatedConversion, Zero};
-use verity_primitives::{receipt::ReceiptPublic, workers::WorkerSelection, Hash, ModelId};
+use verity_primitives::{
+	receipt::ReceiptPublic,
+	workers::{Demand, WorkerSelection},
+	Hash, ModelId,
+};
 
 use crate::{
 	pallet::{BalanceOf, Config, Ledgers, ModelWorkers, Pallet, Workers},
@@ -61,9 +67,22 @@ impl<T: Config> Pallet<T> {
 			.collect()
 	}
 
-	/// Whether `who`'s unreserved bond covers `min_free_bond`.
-	fn has_free_bond(who: &T::AccountId, min_free_bond: BalanceOf<T>) -> bool {
-		min_free_bond.is_zero() || Ledgers::<T>::get(who).is_some_and(|l| l.free() >= min_free_bond)
+	/// Whether `who` can take `demand` for `model`: for a job, a free slot of its capacity for
+	/// the model and the fee in unreserved bond.
+	pub(crate) fn can_take(
+		who: &T::AccountId,
+		model: ModelId,
+		demand: Demand<BalanceOf<T>>,
+	) -> bool {
+		let Demand::Job(fee) = demand else {
+			return true;
+		};
+		let slot = Workers::<T>::get(who).is_some_and(|info| {
+			info.models
+				.iter()
+				.any(|served| served.model == model && served.has_free_slot())
+		});
+		slot && (fee.is_zero() || Ledgers::<T>::get(who).is_some_and(|l| l.free() >= fee))
 	}
 }
 
@@ -73,7 +92,7 @@ impl<T: Config> WorkerSelection<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		exclude: &[T::AccountId],
 		seed: Hash,
 		n: u32,
-		min_free_bond: BalanceOf<T>,
+		demand: Demand<BalanceOf<T>>,
 	) -> Vec<T::AccountId> {
 		let mut pool = Self::pool(model, exclude);
 		let mut total = pool
@@ -86,7 +105,7 @@ impl<T: Config> WorkerSelection<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			draw = draw.saturating_add(1);
 			let (worker, weight) = pool.remove(index);
 			total = total.saturating_sub(weight);
-			if Self::has_free_bond(&worker, min_free_bond) {
+			if Self::can_take(&worker, model, demand) {
 				chosen.push(worker);
 			}
 		}
@@ -96,11 +115,11 @@ impl<T: Config> WorkerSelection<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn eligible_count(
 		model: ModelId,
 		exclude: &[T::AccountId],
-		min_free_bond: BalanceOf<T>,
+		demand: Demand<BalanceOf<T>>,
 	) -> u32 {
 		Self::pool(model, exclude)
 			.iter()
-			.filter(|(worker, _)| Self::has_free_bond(worker, min_free_bond))
+			.filter(|(worker, _)| Self::can_take(worker, model, demand))
 			.count() as u32
 	}
 
@@ -109,8 +128,9 @@ impl<T: Config> WorkerSelection<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	fn serves(who: &T::AccountId, model: ModelId) -> bool {
-		Workers::<T>::get(who)
-			.is_some_and(|info| info.status == WorkerStatus::Active && info.models.contains(&model))
+		Workers::<T>::get(who).is_some_and(|info| {
+			info.status == WorkerStatus::Active && info.models.iter().any(|s| s.model == model)
+		})
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
@@ -120,7 +140,11 @@ impl<T: Config> WorkerSelection<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		model: ModelId,
 		receipt_key: ReceiptPublic,
 	) -> bool {
-		let Ok(models) = crate::ModelsOf::<T>::try_from(alloc::vec![model]) else {
+		let offer = crate::ModelCapacity {
+			model,
+			capacity: <T::MaxCapacity as frame_support::traits::Get<u32>>::get(),
+		};
+		let Ok(models) = crate::OffersOf::<T>::try_from(alloc::vec![offer]) else {
 			return false;
 		};
 		Self::do_bond(who, bond).is_ok() && Self::do_register(who, models, receipt_key).is_ok()

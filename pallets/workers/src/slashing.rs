@@ -19,7 +19,10 @@ use sp_runtime::{
 	traits::{CheckedAdd, Saturating, Zero},
 	DispatchResult,
 };
-use verity_primitives::workers::{FaultKind, SlashAmount, SlashDestination, Slashing};
+use verity_primitives::{
+	workers::{Demand, FaultKind, InFlight, SlashAmount, SlashDestination, Slashing},
+	ModelId,
+};
 
 use crate::pallet::{
 	BalanceOf, Config, CreditOf, Error, Event, HoldReason, LedgerOf, Ledgers, Pallet, Stats,
@@ -115,8 +118,22 @@ impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		credit
 	}
 
-	fn note_job_started(who: &T::AccountId, at_risk: BalanceOf<T>) -> DispatchResult {
-		ensure!(Workers::<T>::contains_key(who), Error::<T>::NotRegistered);
+	fn note_job_started(
+		who: &T::AccountId,
+		model: ModelId,
+		demand: Demand<BalanceOf<T>>,
+	) -> DispatchResult {
+		let mut info = Workers::<T>::get(who).ok_or(Error::<T>::NotRegistered)?;
+		let served = info
+			.models
+			.iter_mut()
+			.find(|served| served.model == model)
+			.ok_or(Error::<T>::NotRegistered)?;
+		if matches!(demand, Demand::Job(_)) {
+			ensure!(served.has_free_slot(), Error::<T>::NoFreeCapacity);
+		}
+		served.busy = served.busy.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		let at_risk = demand.at_risk();
 		let mut ledger = Ledgers::<T>::get(who).ok_or(Error::<T>::NotBonded)?;
 		ensure!(ledger.free() >= at_risk, Error::<T>::InsufficientFreeBond);
 		ledger.reserved = ledger
@@ -128,11 +145,31 @@ impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			.checked_add(1)
 			.ok_or(Error::<T>::Overflow)?;
 		Ledgers::<T>::insert(who, ledger);
+		Workers::<T>::insert(who, info);
 		Self::touch(who);
 		Ok(())
 	}
 
-	fn note_job_finished(who: &T::AccountId, at_risk: BalanceOf<T>, completed: bool) {
+	fn note_slot_freed(who: &T::AccountId, model: ModelId) {
+		if let Some(mut info) = Workers::<T>::get(who) {
+			if let Some(served) = info.models.iter_mut().find(|served| served.model == model) {
+				served.busy = served.busy.saturating_sub(1);
+				Workers::<T>::insert(who, info);
+			}
+		}
+	}
+
+	fn note_job_finished(
+		who: &T::AccountId,
+		model: ModelId,
+		demand: Demand<BalanceOf<T>>,
+		slot_held: bool,
+		completed: bool,
+	) {
+		let at_risk = demand.at_risk();
+		if slot_held {
+			Self::note_slot_freed(who, model);
+		}
 		if let Some(mut ledger) = Ledgers::<T>::get(who) {
 			ledger.jobs_in_flight = ledger.jobs_in_flight.saturating_sub(1);
 			ledger.reserved = if ledger.jobs_in_flight == 0 {
@@ -148,5 +185,21 @@ impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			});
 		}
 		Self::touch(who);
+	}
+
+	fn in_flight(who: &T::AccountId) -> InFlight<BalanceOf<T>> {
+		let ledger = Ledgers::<T>::get(who).unwrap_or_default();
+		InFlight {
+			reserved: ledger.reserved,
+			count: ledger.jobs_in_flight,
+			busy: Workers::<T>::get(who)
+				.map(|info| {
+					info.models
+						.iter()
+						.map(|served| (served.model, served.busy))
+						.collect()
+				})
+				.unwrap_or_default(),
+		}
 	}
 }

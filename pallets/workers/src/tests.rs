@@ -12,17 +12,17 @@ use frame_support::{
 use sp_runtime::{traits::BadOrigin, Perbill};
 use verity_primitives::{
 	blake2_256,
-	workers::{FaultKind, SlashAmount, SlashDestination, Slashing, WorkerSelection},
+	workers::{Demand, FaultKind, SlashAmount, SlashDestination, Slashing, WorkerSelection},
 	Hash, ModelId,
 };
 
 use crate::{
 	mock::*,
 	pallet::{
-		Error, Event, HoldReason, LedgerOf, Ledgers, ModelWorkers, ModelsOf, Stats,
+		Error, Event, HoldReason, LedgerOf, Ledgers, ModelWorkers, OffersOf, Stats,
 		Workers as Registered,
 	},
-	FaultCounts, WorkerStatus,
+	FaultCounts, ModelCapacity, WorkerStatus,
 };
 
 /// Runs `f` in a fresh test runtime, then checks the books.
@@ -33,8 +33,26 @@ fn test(f: impl FnOnce()) {
 	});
 }
 
-fn models(ids: &[ModelId]) -> ModelsOf<Test> {
-	BoundedVec::try_from(ids.to_vec()).expect("within MaxModelsPerWorker")
+/// Each of `ids` with a capacity of [`CAPACITY`].
+fn models(ids: &[ModelId]) -> OffersOf<Test> {
+	let offers: Vec<ModelCapacity> = ids
+		.iter()
+		.map(|model| ModelCapacity {
+			model: *model,
+			capacity: CAPACITY,
+		})
+		.collect();
+	BoundedVec::try_from(offers).expect("within MaxModelsPerWorker")
+}
+
+/// The capacity of every model a test worker serves.
+const CAPACITY: u32 = 2;
+
+/// The ids of the models `who` serves.
+fn served(who: AccountId) -> Vec<ModelId> {
+	Registered::<Test>::get(who)
+		.map(|info| info.models.iter().map(|s| s.model).collect())
+		.unwrap_or_default()
 }
 
 fn signed(who: AccountId) -> RuntimeOrigin {
@@ -256,7 +274,7 @@ mod registration {
 		test(|| {
 			worker(1, 250, &[0, 2]);
 			let info = Registered::<Test>::get(1).expect("registered");
-			assert_eq!(info.models.to_vec(), vec![0, 2]);
+			assert_eq!(served(1), vec![0, 2]);
 			assert_eq!(info.receipt_key, receipt_key(1));
 			assert_eq!(info.status, WorkerStatus::Active);
 			assert_eq!(index(0), vec![(1, 250)]);
@@ -266,7 +284,7 @@ mod registration {
 				last_event(),
 				Event::WorkerRegistered {
 					who: 1,
-					models: vec![0, 2],
+					models: models(&[0, 2]).to_vec(),
 					receipt_key: receipt_key(1)
 				}
 				.into()
@@ -346,7 +364,7 @@ mod registration {
 				last_event(),
 				Event::ModelsChanged {
 					who: 1,
-					models: vec![1, 2]
+					models: models(&[1, 2]).to_vec()
 				}
 				.into()
 			);
@@ -389,9 +407,9 @@ mod registration {
 	fn deregister_keeps_the_bond_and_the_record_but_leaves_every_index() {
 		test(|| {
 			worker(1, 200, &[0, 1]);
-			assert_ok!(Workers::note_job_started(&1, 50));
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(50)));
 			assert_noop!(Workers::deregister(signed(1)), Error::<Test>::JobsInFlight);
-			Workers::note_job_finished(&1, 50, true);
+			Workers::note_job_finished(&1, 0, Demand::Job(50), true, true);
 			assert_ok!(Workers::deregister(signed(1)));
 			assert_eq!(last_event(), Event::WorkerDeregistered { who: 1 }.into());
 			assert!(Registered::<Test>::get(1).is_none());
@@ -413,25 +431,25 @@ mod jobs_in_flight {
 	fn jobs_reserve_bond_and_are_capped_by_it() {
 		test(|| {
 			assert_noop!(
-				Workers::note_job_started(&1, 10),
+				Workers::note_job_started(&1, 0, Demand::Job(10)),
 				Error::<Test>::NotRegistered
 			);
 			worker(1, 200, &[0]);
-			assert_ok!(Workers::note_job_started(&1, 150));
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(150)));
 			assert_eq!((ledger(1).reserved, ledger(1).jobs_in_flight), (150, 1));
 			assert_noop!(
-				Workers::note_job_started(&1, 51),
+				Workers::note_job_started(&1, 0, Demand::Job(51)),
 				Error::<Test>::InsufficientFreeBond
 			);
-			assert_ok!(Workers::note_job_started(&1, 50));
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(50)));
 			// The reserved bond cannot leave (and the minimum must stay anyway).
 			assert_ok!(Workers::bond(signed(1), 100));
 			assert_noop!(
 				Workers::unbond(signed(1), 101),
 				Error::<Test>::BondReservedForJobs
 			);
-			Workers::note_job_finished(&1, 150, true);
-			Workers::note_job_finished(&1, 50, false);
+			Workers::note_job_finished(&1, 0, Demand::Job(150), true, true);
+			Workers::note_job_finished(&1, 0, Demand::Job(50), true, false);
 			let l = ledger(1);
 			assert_eq!((l.reserved, l.jobs_in_flight), (0, 0));
 			assert_eq!(
@@ -447,10 +465,10 @@ mod jobs_in_flight {
 		test(|| {
 			worker(1, 200, &[0]);
 			run_to(7);
-			assert_ok!(Workers::note_job_started(&1, 10));
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(10)));
 			assert_eq!(Stats::<Test>::get(1).last_active, 7);
 			run_to(9);
-			Workers::note_job_finished(&1, 10, true);
+			Workers::note_job_finished(&1, 0, Demand::Job(10), true, true);
 			assert_eq!(Stats::<Test>::get(1).last_active, 9);
 		});
 	}
@@ -596,7 +614,7 @@ mod selection {
 	) -> std::collections::BTreeMap<AccountId, u32> {
 		let mut counts = std::collections::BTreeMap::new();
 		for i in 0..rounds {
-			for w in Workers::select(model, &[], seed(i), n, 0) {
+			for w in Workers::select(model, &[], seed(i), n, Demand::JurySeat) {
 				*counts.entry(w).or_insert(0) += 1;
 			}
 		}
@@ -614,23 +632,27 @@ mod selection {
 			for (w, bond) in [(1, 100), (2, 200), (3, 300)] {
 				worker(w, bond, &[0]);
 			}
-			let a = Workers::select(0, &[], seed(1), 3, 0);
+			let a = Workers::select(0, &[], seed(1), 3, Demand::JurySeat);
 			assert_eq!(
 				a,
-				Workers::select(0, &[], seed(1), 3, 0),
+				Workers::select(0, &[], seed(1), 3, Demand::JurySeat),
 				"same seed, same draw"
 			);
 			let mut sorted = a.clone();
 			sorted.sort();
 			assert_eq!(sorted, vec![1, 2, 3], "three distinct workers");
-			assert_eq!(Workers::select(0, &[], seed(1), 5, 0).len(), 3);
+			assert_eq!(
+				Workers::select(0, &[], seed(1), 5, Demand::JurySeat).len(),
+				3
+			);
 			assert!(
-				Workers::select(1, &[], seed(1), 1, 0).is_empty(),
+				Workers::select(1, &[], seed(1), 1, Demand::JurySeat).is_empty(),
 				"nobody serves model 1"
 			);
-			let differs = (0..20).any(|i| Workers::select(0, &[], seed(i), 3, 0) != a);
+			let differs =
+				(0..20).any(|i| Workers::select(0, &[], seed(i), 3, Demand::JurySeat) != a);
 			assert!(differs, "other seeds give other orders");
-			assert_eq!(Workers::eligible_count(0, &[2], 0), 2);
+			assert_eq!(Workers::eligible_count(0, &[2], Demand::JurySeat), 2);
 		});
 	}
 
@@ -660,7 +682,7 @@ mod selection {
 	fn group_chance(group: &[AccountId], n: u32, rounds: u32) -> f64 {
 		let hits = (0..rounds)
 			.filter(|i| {
-				Workers::select(0, &[], seed(*i), n, 0)
+				Workers::select(0, &[], seed(*i), n, Demand::JurySeat)
 					.iter()
 					.any(|w| group.contains(w))
 			})
@@ -720,16 +742,16 @@ mod selection {
 				FaultKind::WrongResult,
 				SlashDestination::Burn,
 			);
-			assert_ok!(Workers::note_job_started(&4, 900));
+			assert_ok!(Workers::note_job_started(&4, 0, Demand::Job(900)));
 			for i in 0..500 {
-				let drawn = Workers::select(0, &[1], seed(i), 4, 0);
+				let drawn = Workers::select(0, &[1], seed(i), 4, Demand::JurySeat);
 				assert!(drawn == vec![4], "draw {i}: {drawn:?}");
-				let with_free = Workers::select(0, &[], seed(i), 4, 200);
+				let with_free = Workers::select(0, &[], seed(i), 4, Demand::Job(200));
 				assert_eq!(with_free, vec![1], "only worker 1 has 200 unreserved");
 			}
-			assert_eq!(Workers::eligible_count(0, &[], 0), 2);
-			assert_eq!(Workers::eligible_count(0, &[], 200), 1);
-			Workers::note_job_finished(&4, 900, true);
+			assert_eq!(Workers::eligible_count(0, &[], Demand::JurySeat), 2);
+			assert_eq!(Workers::eligible_count(0, &[], Demand::Job(200)), 1);
+			Workers::note_job_finished(&4, 0, Demand::Job(900), true, true);
 		});
 	}
 
@@ -739,14 +761,14 @@ mod selection {
 			worker(1, 100, &[0]);
 			worker(2, 300, &[0]);
 			worker(3, 600, &[0]);
-			assert_ok!(Workers::note_job_started(&3, 600));
+			assert_ok!(Workers::note_job_started(&3, 0, Demand::Job(600)));
 			let rounds = 10_000;
 			let ones = (0..rounds)
-				.filter(|i| Workers::select(0, &[], seed(*i), 1, 50) == vec![1])
+				.filter(|i| Workers::select(0, &[], seed(*i), 1, Demand::Job(50)) == vec![1])
 				.count() as f64;
 			// Among workers 1 and 2 (bond 100 and 300), worker 1 has a 25% chance.
 			assert!((ones - 2_500.0).abs() < tolerance(rounds, 0.25), "{ones}");
-			Workers::note_job_finished(&3, 600, true);
+			Workers::note_job_finished(&3, 0, Demand::Job(600), true, true);
 		});
 	}
 }
@@ -769,7 +791,10 @@ mod genesis {
 		// The registry's approved models (the thread-local table) must exist first.
 		new_test_ext().execute_with(|| ());
 		crate::GenesisConfig::<Test> {
-			workers: vec![(1, 500, vec![0, 1], [1; 32]), (2, 200, vec![1], [2; 32])],
+			workers: vec![
+				(1, 500, vec![(0, 3), (1, 1)], [1; 32]),
+				(2, 200, vec![(1, 2)], [2; 32]),
+			],
 		}
 		.assimilate_storage(&mut storage)
 		.unwrap();
@@ -777,7 +802,227 @@ mod genesis {
 			assert_eq!(held(1), 500);
 			assert_eq!(index(1), vec![(1, 500), (2, 200)]);
 			assert_eq!(Workers::receipt_key(&2), Some(receipt_key(2)));
+			let capacities: Vec<(ModelId, u32)> = Registered::<Test>::get(1)
+				.expect("registered")
+				.models
+				.iter()
+				.map(|s| (s.model, s.capacity))
+				.collect();
+			assert_eq!(capacities, vec![(0, 3), (1, 1)]);
 			Workers::do_try_state().expect("the books balance");
+		});
+	}
+}
+
+mod capacity_and_squatting {
+	use super::*;
+
+	#[test]
+	fn a_job_needs_a_free_slot_a_jury_seat_takes_one_regardless() {
+		test(|| {
+			worker(1, 1_000, &[0, 1]);
+			worker(2, 1_000, &[0]);
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(10)));
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(10)));
+			assert_noop!(
+				Workers::note_job_started(&1, 0, Demand::Job(10)),
+				Error::<Test>::NoFreeCapacity
+			);
+			// The other model's slots are its own.
+			assert_ok!(Workers::note_job_started(&1, 1, Demand::Job(10)));
+			// A full worker is never drawn for a job, but still for a jury seat.
+			for i in 0..200 {
+				assert_eq!(
+					Workers::select(0, &[], seed(i), 2, Demand::Job(10)),
+					vec![2]
+				);
+			}
+			assert_eq!(Workers::eligible_count(0, &[], Demand::Job(10)), 1);
+			assert_eq!(Workers::eligible_count(0, &[], Demand::JurySeat), 2);
+			// Worker 2 sits on a jury (a slot), then a job fills it; nothing more fits.
+			assert_ok!(Workers::note_job_started(&2, 0, Demand::JurySeat));
+			assert_ok!(Workers::note_job_started(&2, 0, Demand::Job(10)));
+			assert_ok!(Workers::note_job_started(&2, 0, Demand::JurySeat));
+			assert_noop!(
+				Workers::note_job_started(&2, 0, Demand::Job(10)),
+				Error::<Test>::NoFreeCapacity
+			);
+			assert_eq!(Workers::eligible_count(0, &[], Demand::Job(10)), 0);
+			let in_flight = Workers::in_flight(&2);
+			assert_eq!(
+				(in_flight.reserved, in_flight.count, in_flight.busy),
+				(10, 3, vec![(0, 3)])
+			);
+			// A job served with a model not registered is refused.
+			assert_noop!(
+				Workers::note_job_started(&2, 1, Demand::JurySeat),
+				Error::<Test>::NotRegistered
+			);
+			// Finishing frees the slot.
+			Workers::note_job_finished(&1, 0, Demand::Job(10), true, true);
+			assert_eq!(Workers::eligible_count(0, &[], Demand::Job(10)), 1);
+			Workers::note_job_finished(&1, 0, Demand::Job(10), true, true);
+			Workers::note_job_finished(&1, 1, Demand::Job(10), true, true);
+			Workers::note_job_finished(&2, 0, Demand::JurySeat, true, false);
+			Workers::note_job_finished(&2, 0, Demand::Job(10), true, true);
+			Workers::note_job_finished(&2, 0, Demand::JurySeat, true, false);
+			assert_eq!(ledger(2).jobs_in_flight, 0);
+		});
+	}
+
+	#[test]
+	fn an_answered_job_frees_its_slot_but_keeps_its_bond_reserved() {
+		test(|| {
+			worker(1, 1_000, &[0]);
+			for _ in 0..CAPACITY {
+				assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(100)));
+			}
+			assert_eq!(Workers::eligible_count(0, &[], Demand::Job(100)), 0);
+			// Both answered: the machine is free for more, the bond still covers both.
+			Workers::note_slot_freed(&1, 0);
+			Workers::note_slot_freed(&1, 0);
+			assert_eq!(Workers::eligible_count(0, &[], Demand::Job(100)), 1);
+			let in_flight = Workers::in_flight(&1);
+			assert_eq!((in_flight.reserved, in_flight.count), (200, 2));
+			assert_eq!(in_flight.busy, vec![(0, 0)]);
+			assert_noop!(Workers::deregister(signed(1)), Error::<Test>::JobsInFlight);
+			Workers::note_job_finished(&1, 0, Demand::Job(100), false, true);
+			Workers::note_job_finished(&1, 0, Demand::Job(100), false, true);
+			assert_eq!((ledger(1).reserved, ledger(1).jobs_in_flight), (0, 0));
+		});
+	}
+
+	#[test]
+	fn capacities_are_checked_and_a_busy_model_cannot_be_dropped() {
+		test(|| {
+			assert_ok!(Workers::bond(signed(1), 1_000));
+			let with = |capacity| {
+				BoundedVec::try_from(vec![ModelCapacity { model: 0, capacity }]).unwrap()
+			};
+			assert_noop!(
+				Workers::register_worker(signed(1), with(0), receipt_key(1)),
+				Error::<Test>::ZeroCapacity
+			);
+			assert_noop!(
+				Workers::register_worker(signed(1), with(9), receipt_key(1)),
+				Error::<Test>::CapacityTooLarge
+			);
+			assert_ok!(Workers::register_worker(signed(1), with(8), receipt_key(1)));
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(10)));
+			assert_noop!(
+				Workers::set_models(signed(1), models(&[1])),
+				Error::<Test>::ModelInUse
+			);
+			// Lowering the capacity keeps what is in flight.
+			assert_ok!(Workers::set_models(signed(1), with(1)));
+			let served = Registered::<Test>::get(1).unwrap().models[0];
+			assert_eq!((served.capacity, served.busy), (1, 1));
+			assert_noop!(
+				Workers::note_job_started(&1, 0, Demand::Job(10)),
+				Error::<Test>::NoFreeCapacity
+			);
+			Workers::note_job_finished(&1, 0, Demand::Job(10), true, true);
+		});
+	}
+
+	#[test]
+	fn a_stronger_bond_takes_the_weakest_slot_of_a_full_index() {
+		test(|| {
+			// Four squatters fill model 0's index (MaxWorkersPerModel = 4); one is paused.
+			worker(1, MIN_BOND, &[0, 1]);
+			for w in 2..=4 {
+				worker(w, MIN_BOND, &[0]);
+			}
+			assert_ok!(Workers::pause(signed(3)));
+			// An equal bond cannot take a live slot, but the paused squatter weighs nothing.
+			assert_ok!(Workers::bond(signed(6), MIN_BOND));
+			assert_ok!(Workers::register_worker(
+				signed(6),
+				models(&[0]),
+				receipt_key(6)
+			));
+			assert!(deposited(Event::WorkerEvicted {
+				who: 3,
+				model: 0,
+				by: 6
+			}));
+			assert_eq!(
+				served(3),
+				Vec::<ModelId>::new(),
+				"the squatter serves nothing now"
+			);
+			assert_eq!(held(3), MIN_BOND, "its bond stays until unbonded");
+			assert_ok!(Workers::deregister(signed(3)));
+			// Now every slot weighs MIN_BOND: another equal bond is refused.
+			assert_ok!(Workers::bond(signed(7), MIN_BOND));
+			assert_noop!(
+				Workers::register_worker(signed(7), models(&[0]), receipt_key(7)),
+				Error::<Test>::ModelWorkersFull
+			);
+			// A weakest worker with a job of the model in flight keeps its slot...
+			for w in [1, 2, 4, 6] {
+				assert_ok!(Workers::note_job_started(&w, 0, Demand::Job(1)));
+			}
+			assert_ok!(Workers::bond(signed(8), 1_000));
+			assert_noop!(
+				Workers::register_worker(signed(8), models(&[0]), receipt_key(8)),
+				Error::<Test>::ModelWorkersFull
+			);
+			// ...and loses it once the job is done. Worker 1 serves model 1 too: it stays
+			// registered for that one.
+			Workers::note_job_finished(&1, 0, Demand::Job(1), true, true);
+			assert_ok!(Workers::register_worker(
+				signed(8),
+				models(&[0]),
+				receipt_key(8)
+			));
+			assert!(deposited(Event::WorkerEvicted {
+				who: 1,
+				model: 0,
+				by: 8
+			}));
+			assert_eq!(served(1), vec![1]);
+			assert_eq!(index(0).len(), 4);
+			assert!(index(0).iter().all(|(w, _)| *w != 1));
+			for w in [2, 4, 6] {
+				Workers::note_job_finished(&w, 0, Demand::Job(1), true, true);
+			}
+		});
+	}
+
+	#[test]
+	fn a_worker_with_jobs_in_flight_cannot_withdraw() {
+		test(|| {
+			worker(1, 300, &[0]);
+			assert_ok!(Workers::unbond(signed(1), 100));
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::JurySeat));
+			run_to(1 + UNBONDING);
+			assert_noop!(
+				Workers::withdraw_unbonded(signed(1)),
+				Error::<Test>::JobsInFlight
+			);
+			Workers::note_job_finished(&1, 0, Demand::JurySeat, true, false);
+			assert_ok!(Workers::withdraw_unbonded(signed(1)));
+			assert_eq!(held(1), 200);
+		});
+	}
+
+	#[test]
+	fn try_state_catches_more_busy_slots_than_jobs_in_flight() {
+		test(|| {
+			worker(1, 300, &[0]);
+			assert_ok!(Workers::note_job_started(&1, 0, Demand::Job(5)));
+			Registered::<Test>::mutate(1, |info| {
+				info.as_mut().unwrap().models[0].busy = 2;
+			});
+			assert_eq!(
+				Workers::do_try_state(),
+				Err("more busy slots than jobs in flight".into())
+			);
+			Registered::<Test>::mutate(1, |info| {
+				info.as_mut().unwrap().models[0].busy = 1;
+			});
+			Workers::note_job_finished(&1, 0, Demand::Job(5), true, true);
 		});
 	}
 }

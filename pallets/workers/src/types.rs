@@ -3,7 +3,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_runtime::traits::{Saturating, Zero};
-use verity_primitives::{receipt::ReceiptPublic, workers::FaultKind};
+use verity_primitives::{receipt::ReceiptPublic, workers::FaultKind, ModelId};
 
 /// Whether a registered worker takes new jobs and jury seats.
 #[derive(
@@ -25,10 +25,52 @@ pub enum WorkerStatus {
 	Paused,
 }
 
+/// A model a worker offers to serve, with the number of jobs of it the worker computes at once:
+/// what `register_worker` and `set_models` take.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct ModelCapacity {
+	/// The model.
+	pub model: ModelId,
+	/// Jobs and jury seats of the model the worker computes at once, at most; at least 1.
+	pub capacity: u32,
+}
+
+/// A model a registered worker serves: its declared capacity and what it holds now.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ServedModel {
+	/// The model.
+	pub model: ModelId,
+	/// The most jobs and jury seats of the model it computes at once.
+	pub capacity: u32,
+	/// Slots in use: jobs of the model it has not answered yet and jury seats it has not voted
+	/// on yet. A job is assigned only while this is below `capacity`; a jury seat is taken
+	/// regardless (verification is never starved by load) and counts here, so a juror takes
+	/// fewer new jobs while it re-executes.
+	pub busy: u32,
+}
+
+impl ServedModel {
+	/// Whether one more job fits.
+	pub fn has_free_slot(&self) -> bool {
+		self.busy < self.capacity
+	}
+}
+
 /// A registered worker: what it serves and how it signs.
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
 pub struct WorkerInfo<BlockNumber, Models> {
-	/// The approved models it serves (a bounded list of model ids, no duplicates).
+	/// The approved models it serves (a bounded list of [`ServedModel`], no model twice).
 	pub models: Models,
 	/// The ed25519 key that signs its receipts.
 	pub receipt_key: ReceiptPublic,

@@ -12,7 +12,7 @@ use sp_runtime::Perbill;
 use verity_primitives::{
 	blake2_256,
 	time::{HOURS, MINUTES},
-	token::UNIT,
+	token::{MICRO_UNIT, MILLI_UNIT, UNIT},
 	BlockNumber, Hash,
 };
 
@@ -55,9 +55,12 @@ pub fn live_params() -> JobParams<Balance, BlockNumber> {
 		jury_size: 3,
 		challenge_bond: 100 * UNIT,
 		max_job_fee: 10 * UNIT,
-		slash_missed_deadline: Perbill::from_rational(1u32, 1_000u32),
+		min_job_fee: MILLI_UNIT,
+		missed_deadline_multiple: 2,
 		slash_wrong_result: Perbill::from_percent(50),
 		slash_juror: Perbill::from_rational(1u32, 1_000u32),
+		slash_juror_silent: Perbill::from_percent(1),
+		jury_rounds: 3,
 		protocol_share: Perbill::from_percent(10),
 		winner_share: Perbill::from_percent(50),
 		jury_share: Perbill::from_percent(30),
@@ -83,6 +86,11 @@ pub fn dev_params() -> JobParams<Balance, BlockNumber> {
 parameter_types! {
 	/// The parameters until genesis or the council sets others.
 	pub DefaultJobParams: JobParams<Balance, BlockNumber> = live_params();
+	/// A job's record costs a flat 0.001 VRT to keep...
+	pub const JobDepositBase: Balance = MILLI_UNIT;
+	/// ...and a millionth of a VRT per byte of input and largest output (about 0.17 VRT for the
+	/// largest embedding job, 32 texts of 1 KiB; about 0.005 VRT for a 128-token generation).
+	pub const JobDepositPerByte: Balance = MICRO_UNIT;
 }
 
 impl pallet_jobs::Config for Runtime {
@@ -101,8 +109,12 @@ impl pallet_jobs::Config for Runtime {
 	type MaxJobLifetime = MaxJobLifetime;
 	type DefaultParams = DefaultJobParams;
 	type MaxJurySize = ConstU32<9>;
-	/// Every job adds at most four entries over its life; a block holds far fewer job calls.
-	type MaxTimeoutsPerBlock = ConstU32<256>;
+	type MaxJuryRounds = ConstU32<3>;
+	/// 64 entries of the heaviest kind fit in half a block (the integrity test checks it); the
+	/// rest of a burst waits for the next blocks.
+	type MaxSettlementsPerBlock = ConstU32<64>;
+	type JobDepositBase = JobDepositBase;
+	type JobDepositPerByte = JobDepositPerByte;
 	type MaxOpenCommitments = ConstU32<16>;
 	/// The workers whose `vwrk` keys this node holds answer jobs and vote from its off-chain
 	/// worker.
@@ -112,7 +124,7 @@ impl pallet_jobs::Config for Runtime {
 
 #[cfg(test)]
 mod tests {
-	use frame_support::weights::Weight;
+	use frame_support::{traits::Get, weights::Weight};
 	use pallet_balances::WeightInfo as _;
 	use pallet_jobs::WeightInfo as _;
 
@@ -144,5 +156,23 @@ mod tests {
 			lifecycle.ref_time() > transfer.ref_time(),
 			"the weights are real"
 		);
+	}
+
+	/// The settlement hook's worst block (every entry the heaviest kind) next to half a block,
+	/// with the runtime's weights: what the pallet's integrity test asserts.
+	#[test]
+	fn the_worst_settlement_of_a_block_fits_in_half_of_it() {
+		let worst = pallet_jobs::Pallet::<Runtime>::worst_settlement_weight();
+		let max = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
+		println!(
+			"worst settlement of one block ({} entries): {:.1} ms of the block's {:.0} ms ({:.0}%)",
+			<<Runtime as pallet_jobs::Config>::MaxSettlementsPerBlock as Get<u32>>::get(),
+			worst.ref_time() as f64 / 1e9,
+			max.ref_time() as f64 / 1e9,
+			100.0 * worst.ref_time() as f64 / max.ref_time() as f64
+		);
+		assert!(worst.all_lte(max / 2));
+		// And it is not trivially small: a block's budget covers dozens of heavy entries.
+		assert!(worst.ref_time() > max.ref_time() / 20, "{worst:?}");
 	}
 }

@@ -38,6 +38,8 @@ impl pallet_workers::Config for Runtime {
 	type MaxWorkersPerModel = ConstU32<64>;
 	type MaxModelsPerWorker = ConstU32<8>;
 	type MaxUnbondingChunks = ConstU32<16>;
+	/// Jobs of one model a worker may declare it computes at once.
+	type MaxCapacity = ConstU32<256>;
 	/// Slashes sent to the treasury.
 	type Slashed = ResolveTo<TreasuryAccount, Balances>;
 	type WeightInfo = crate::weights::pallet_workers::WeightInfo<Runtime>;

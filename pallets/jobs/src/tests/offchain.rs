@@ -1,6 +1,8 @@
 //! The off-chain worker against a fake engine: it answers assigned jobs with a signed receipt the
 //! chain accepts, sends each transaction once, never panics without an engine, and a jury of
-//! off-chain workers commits and reveals the votes that reject a lie.
+//! off-chain workers commits and reveals the votes that reject a lie, for a generation (exact
+//! policy) and for an embedding (tolerance policy: a small difference is confirmed, a large one
+//! rejected).
 
 use std::{
 	collections::BTreeSet,
@@ -43,9 +45,21 @@ impl InferenceBackend for FakeEngine {
 			JobInput::Generate { prompt, .. } => {
 				InferencePoll::Ready(honest(core::str::from_utf8(&prompt).unwrap()))
 			}
-			JobInput::Embed { .. } => unreachable!("these tests run generation jobs"),
+			JobInput::Embed { texts } => InferencePoll::Ready(honest_embedding(texts.len())),
 		}
 	}
+}
+
+/// What an honest engine answers to an embedding job of `texts` texts, each value moved by
+/// `shift`.
+fn embedding_of(texts: usize, shift: f32) -> JobOutput {
+	let vector = Embedding::from_f32(&[0.25 + shift, -0.5 + shift, 0.125 + shift]).unwrap();
+	JobOutput::embedded(vec![vector; texts]).unwrap()
+}
+
+/// What an honest engine answers to an embedding job of `texts` texts.
+fn honest_embedding(texts: usize) -> JobOutput {
+	embedding_of(texts, 0.0)
 }
 
 /// What an honest engine answers to `prompt`.
@@ -306,4 +320,75 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 		}
 		Jobs::do_try_state().expect("the books balance");
 	});
+}
+
+/// Off-chain jurors of an embedding model (tolerance policy, 100 ppm here) re-execute, compare
+/// values within the tolerance, and vote: a claim off by 2·10⁻⁵ (other bits, same answer) is
+/// confirmed; one off by 10⁻² is rejected and its worker slashed.
+#[test]
+fn off_chain_jurors_of_a_tolerance_model_confirm_small_and_reject_large_differences() {
+	for (shift, rejected) in [(2e-5f32, false), (1e-2, true)] {
+		let (mut ext, engine) = offchain_ext(true);
+		ext.execute_with(|| {
+			no_audits();
+			for worker in WORKERS {
+				register(worker, &[EMBED]);
+			}
+			let input = JobInput::embed(&["a", "b"]).unwrap();
+			let job_id = crate::NextJobId::<Test>::get();
+			assert_ok!(Jobs::submit_job(
+				RuntimeOrigin::signed(ALICE),
+				EMBED,
+				input,
+				100
+			));
+			run_to_block(System::block_number() + 1);
+			let claimed = embedding_of(2, shift);
+			let worker = answer_with(job_id, &claimed);
+			challenge(CHALLENGER, job_id);
+			let jurors = jury(job_id);
+			let JobStatus::Disputed {
+				commit_until,
+				resolve_at,
+				..
+			} = status(job_id)
+			else {
+				panic!("disputed");
+			};
+			MockLocalWorkers::set(&jurors);
+			offchain_worker();
+			engine.run_queue();
+			offchain_worker();
+			for (who, call) in MockLocalWorkers::take_sent() {
+				dispatch(who, call);
+			}
+			run_to_block(commit_until + 1);
+			offchain_worker();
+			let reveals = MockLocalWorkers::take_sent();
+			assert_eq!(reveals.len(), jurors.len());
+			for (who, call) in reveals {
+				let crate::Call::reveal_vote { vote, .. } = &call else {
+					panic!("expected reveal_vote, got {call:?}");
+				};
+				assert_eq!(vote.output_hash, honest_embedding(2).hash());
+				assert_eq!(vote.confirms, !rejected, "shift {shift}");
+				dispatch(who, call);
+			}
+			run_to_block(resolve_at);
+			let outcome = if rejected {
+				DisputeOutcome::ResultRejected
+			} else {
+				DisputeOutcome::ResultUpheld
+			};
+			let votes = jurors.len() as u32;
+			assert!(events().contains(&Event::DisputeResolved {
+				job_id,
+				outcome,
+				confirming: if rejected { 0 } else { votes },
+				rejecting: if rejected { votes } else { 0 },
+			}));
+			assert_eq!(faults(worker, FaultKind::WrongResult), u32::from(rejected));
+			Jobs::do_try_state().expect("the books balance");
+		});
+	}
 }
