@@ -622,6 +622,11 @@ fn a_withholding_worker_is_slashed_and_the_job_reassigned_once_then_refunded() {
 			"twice the fee, not a share of the stake"
 		);
 		assert_eq!(
+			pallet_workers::Workers::<Test>::get(first).unwrap().status,
+			pallet_workers::WorkerStatus::Paused,
+			"not drawn again until it resumes"
+		);
+		assert_eq!(
 			assigned_worker(job_id),
 			second,
 			"reassigned to the other worker"

@@ -25,6 +25,9 @@
 //!   entry's place (the weakest worker stops serving the model, with a [`Event::WorkerEvicted`]):
 //!   paused and under-bonded workers weigh zero, so sybil accounts cannot squat a model's slots,
 //!   and holding all of them costs as many bonds as the strongest newcomer's.
+//! * **Absence**: a missed deadline or a jury vote never revealed pauses the worker (it is no
+//!   longer drawn) until its operator calls [`Pallet::resume`], so jobs stop going to a machine
+//!   that is down.
 //! * **Capacity**: for each model it serves, a worker declares how many jobs of it it runs at once
 //!   ([`ModelCapacity`]). A job is assigned only to a worker with a free slot; jury seats take a
 //!   slot too but are drawn regardless, so verification is never starved by load. So flooding a
@@ -653,7 +656,7 @@ pub mod pallet {
 		}
 
 		/// Stores a changed status and the draw weight that follows from it.
-		fn set_status(who: &T::AccountId, info: WorkerInfoOf<T>) {
+		pub(crate) fn set_status(who: &T::AccountId, info: WorkerInfoOf<T>) {
 			if let Some(ledger) = Ledgers::<T>::get(who) {
 				Self::index_weight(who, Some(&info), &ledger);
 			}

@@ -24,9 +24,12 @@ use verity_primitives::{
 	ModelId,
 };
 
-use crate::pallet::{
-	BalanceOf, Config, CreditOf, Error, Event, HoldReason, LedgerOf, Ledgers, Pallet, Stats,
-	Workers,
+use crate::{
+	pallet::{
+		BalanceOf, Config, CreditOf, Error, Event, HoldReason, LedgerOf, Ledgers, Pallet, Stats,
+		Workers,
+	},
+	WorkerStatus,
 };
 
 impl<T: Config> Pallet<T> {
@@ -57,6 +60,23 @@ impl<T: Config> Pallet<T> {
 			}
 			SlashDestination::Treasury => T::Slashed::on_unbalanced(credit),
 			SlashDestination::Burn => drop(credit),
+		}
+	}
+
+	/// Pauses a worker whose fault says its node is not serving (a missed deadline, a jury vote
+	/// never revealed), so that it is not drawn again until its operator calls `resume`: users'
+	/// jobs stop going to a dead machine, and a worker that never answers costs the market one
+	/// execution window, not one per job.
+	fn pause_if_absent(who: &T::AccountId, fault: FaultKind) {
+		if !matches!(fault, FaultKind::MissedDeadline | FaultKind::JurorNoReveal) {
+			return;
+		}
+		if let Some(mut info) = Workers::<T>::get(who) {
+			if info.status == WorkerStatus::Active {
+				info.status = WorkerStatus::Paused;
+				Self::set_status(who, info);
+				Self::deposit_event(Event::WorkerPaused { who: who.clone() });
+			}
 		}
 	}
 
@@ -115,6 +135,7 @@ impl<T: Config> Slashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			fault,
 			amount: slashed,
 		});
+		Self::pause_if_absent(who, fault);
 		credit
 	}
 

@@ -991,6 +991,40 @@ mod capacity_and_squatting {
 	}
 
 	#[test]
+	fn a_worker_that_misses_a_deadline_or_a_reveal_is_paused_until_it_resumes() {
+		test(|| {
+			worker(1, 1_000, &[0]);
+			worker(2, 1_000, &[0]);
+			Workers::slash(
+				&1,
+				SlashAmount::Exact(10),
+				FaultKind::MissedDeadline,
+				SlashDestination::Treasury,
+			);
+			assert_eq!(Registered::<Test>::get(1).unwrap().status, WorkerStatus::Paused);
+			assert!(deposited(Event::WorkerPaused { who: 1 }));
+			assert_eq!(index(0), vec![(1, 0), (2, 1_000)], "no longer drawn");
+			Workers::slash(
+				&2,
+				SlashAmount::Exact(10),
+				FaultKind::JurorNoReveal,
+				SlashDestination::Treasury,
+			);
+			assert_eq!(Registered::<Test>::get(2).unwrap().status, WorkerStatus::Paused);
+			// A wrong vote or result is not absence: no pause (the slash speaks).
+			assert_ok!(Workers::resume(signed(1)));
+			Workers::slash(
+				&1,
+				SlashAmount::Exact(10),
+				FaultKind::JurorMinority,
+				SlashDestination::Treasury,
+			);
+			assert_eq!(Registered::<Test>::get(1).unwrap().status, WorkerStatus::Active);
+			assert_eq!(index(0), vec![(1, 980), (2, 0)]);
+		});
+	}
+
+	#[test]
 	fn a_worker_with_jobs_in_flight_cannot_withdraw() {
 		test(|| {
 			worker(1, 300, &[0]);
