@@ -95,6 +95,7 @@ impl InferenceService {
 				to_hex(id.model_hash().as_bytes()),
 				started.elapsed()
 			);
+			log_capacity_hint(*id, &model);
 			loaded.insert(*id, model);
 		}
 		let metrics = registry
@@ -262,6 +263,53 @@ fn lower_priority() {
 	}
 }
 
+/// Times one typical job of `id` on this machine and says what capacity to declare for it with
+/// `workers.registerWorker` / `workers.setModels`.
+fn log_capacity_hint(id: ModelId, model: &LoadedModel) {
+	let (probe, what) = match id {
+		ModelId::SmolLm2 => (
+			JobInput::generate("Count from one to twenty, in words.", 64),
+			"64-token generation",
+		),
+		ModelId::MiniLm => (
+			JobInput::embed(&["A sentence of ordinary length, to time one embedding."]),
+			"one-text embedding",
+		),
+	};
+	let Ok(probe) = probe else { return };
+	let started = Instant::now();
+	if model.run(&probe).is_err() {
+		return;
+	}
+	let seconds = started.elapsed().as_secs_f64();
+	let window = |blocks: u32| {
+		f64::from(blocks) * verity_primitives::time::MILLI_SECS_PER_BLOCK as f64 / 1000.0
+	};
+	let (dev, live) = (
+		window(verity_runtime::configs::jobs::dev_params().execution_window),
+		window(verity_runtime::configs::jobs::live_params().execution_window),
+	);
+	log::info!(
+		target: LOG_TARGET,
+		"⏱  {}: a {what} takes {seconds:.2} s here. Jobs run one at a time, so declare a capacity \
+		 (all models together) of at most {} for the development chain's {dev:.0} s execution \
+		 window and {} for the live chain's {live:.0} s",
+		id.name(),
+		suggested_capacity(seconds, dev),
+		suggested_capacity(seconds, live),
+	);
+}
+
+/// The capacity to declare when one job takes `seconds` and must be answered within
+/// `window_seconds`, jobs running one after another: half the window's worth of jobs, so that
+/// longer inputs and a busy machine still make the deadline; at least 1.
+pub fn suggested_capacity(seconds: f64, window_seconds: f64) -> u32 {
+	if !(seconds > 0.0) {
+		return 1;
+	}
+	((window_seconds / 2.0 / seconds).floor() as u32).max(1)
+}
+
 /// A wrong but well-formed output: what a lying worker would answer.
 fn alter(output: JobOutput) -> JobOutput {
 	match &output {
@@ -341,6 +389,19 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn the_capacity_hint_is_half_a_window_of_jobs_and_at_least_one() {
+		assert_eq!(suggested_capacity(1.0, 60.0), 30);
+		assert_eq!(suggested_capacity(0.4, 60.0), 75);
+		assert_eq!(
+			suggested_capacity(50.0, 60.0),
+			1,
+			"a slow machine still serves one"
+		);
+		assert_eq!(suggested_capacity(0.0, 60.0), 1);
+		assert_eq!(suggested_capacity(f64::NAN, 60.0), 1);
+	}
 
 	#[test]
 	fn an_altered_output_is_well_formed_and_differs() {

@@ -1001,7 +1001,10 @@ mod capacity_and_squatting {
 				FaultKind::MissedDeadline,
 				SlashDestination::Treasury,
 			);
-			assert_eq!(Registered::<Test>::get(1).unwrap().status, WorkerStatus::Paused);
+			assert_eq!(
+				Registered::<Test>::get(1).unwrap().status,
+				WorkerStatus::Paused
+			);
 			assert!(deposited(Event::WorkerPaused { who: 1 }));
 			assert_eq!(index(0), vec![(1, 0), (2, 1_000)], "no longer drawn");
 			Workers::slash(
@@ -1010,7 +1013,10 @@ mod capacity_and_squatting {
 				FaultKind::JurorNoReveal,
 				SlashDestination::Treasury,
 			);
-			assert_eq!(Registered::<Test>::get(2).unwrap().status, WorkerStatus::Paused);
+			assert_eq!(
+				Registered::<Test>::get(2).unwrap().status,
+				WorkerStatus::Paused
+			);
 			// A wrong vote or result is not absence: no pause (the slash speaks).
 			assert_ok!(Workers::resume(signed(1)));
 			Workers::slash(
@@ -1019,7 +1025,10 @@ mod capacity_and_squatting {
 				FaultKind::JurorMinority,
 				SlashDestination::Treasury,
 			);
-			assert_eq!(Registered::<Test>::get(1).unwrap().status, WorkerStatus::Active);
+			assert_eq!(
+				Registered::<Test>::get(1).unwrap().status,
+				WorkerStatus::Active
+			);
 			assert_eq!(index(0), vec![(1, 980), (2, 0)]);
 		});
 	}
