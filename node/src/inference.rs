@@ -80,7 +80,7 @@ impl InferenceService {
 		let mut loaded = HashMap::new();
 		for id in &config.models {
 			let started = Instant::now();
-			let model = LoadedModel::load(*id, &config.models_dir).map_err(|error| {
+			let mut model = LoadedModel::load(*id, &config.models_dir).map_err(|error| {
 				format!(
 					"--worker: cannot serve model {}: {error}. Fetch the models with \
 					 ./scripts/fetch-models.sh or point --models-dir at them (now {}).",
@@ -95,7 +95,7 @@ impl InferenceService {
 				to_hex(id.model_hash().as_bytes()),
 				started.elapsed()
 			);
-			log_capacity_hint(*id, &model);
+			log_capacity_hint(*id, &mut model);
 			loaded.insert(*id, model);
 		}
 		let metrics = registry
@@ -265,7 +265,7 @@ fn lower_priority() {
 
 /// Times one typical job of `id` on this machine and says what capacity to declare for it with
 /// `workers.registerWorker` / `workers.setModels`.
-fn log_capacity_hint(id: ModelId, model: &LoadedModel) {
+fn log_capacity_hint(id: ModelId, model: &mut LoadedModel) {
 	let (probe, what) = match id {
 		ModelId::SmolLm2 => (
 			JobInput::generate("Count from one to twenty, in words.", 64),
