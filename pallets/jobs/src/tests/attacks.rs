@@ -143,8 +143,7 @@ fn a_juror_gets_no_new_job_until_it_has_voted() {
 			.map(|entropy| {
 				MockRandomness::set_entropy(entropy);
 				let next = submit(BOB, 100);
-				let worker = answer_with(next, &truth);
-				worker
+				answer_with(next, &truth)
 			})
 			.collect();
 		assert!(
