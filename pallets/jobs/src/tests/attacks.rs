@@ -521,17 +521,7 @@ fn a_copied_commitment_committed_first_is_not_the_challengers() {
 			JobsError::UnknownCommitment
 		);
 		// The challenger commits again with another salt and reveals.
-		let salt = [6u8; 32];
-		assert_ok!(Jobs::commit_challenge(
-			RuntimeOrigin::signed(CHALLENGER),
-			challenge_commitment(&CHALLENGER, job_id, &salt)
-		));
-		run_to_block(System::block_number() + 1);
-		assert_ok!(Jobs::reveal_challenge(
-			RuntimeOrigin::signed(CHALLENGER),
-			job_id,
-			salt
-		));
+		challenge(CHALLENGER, job_id);
 		assert!(matches!(
 			status(job_id),
 			JobStatus::Disputed {
