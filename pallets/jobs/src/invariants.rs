@@ -84,12 +84,6 @@ impl<T: Config> Pallet<T> {
 					"a challenge outlived its dispute",
 				)?;
 			}
-			if !disputed {
-				invariant(
-					!PastJurors::<T>::contains_key(job_id),
-					"past jurors outlived their dispute",
-				)?;
-			}
 			match &job.status {
 				JobStatus::Assigned { worker, .. } => hold(worker, job.model, job.fee, true),
 				JobStatus::Committed { worker, .. } | JobStatus::Disputed { worker, .. } => {

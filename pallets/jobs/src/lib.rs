@@ -727,7 +727,8 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			let input_hash = input.hash();
-			let mut job = Job {
+			let assign_at = now.saturating_add(One::one());
+			let job = Job {
 				submitter: submitter.clone(),
 				model,
 				input,
@@ -735,11 +736,9 @@ pub mod pallet {
 				fee: max_fee,
 				deposit,
 				submitted_at: now,
-				next_settlement: now,
+				next_settlement: Self::schedule(assign_at, Timeout::Job(job_id)),
 				status: JobStatus::Pending,
 			};
-			let assign_at = now.saturating_add(One::one());
-			Self::reschedule(job_id, &mut job, assign_at);
 			Jobs::<T>::insert(job_id, job);
 			NextJobId::<T>::put(next);
 			Self::deposit_event(Event::JobSubmitted {
