@@ -1,4 +1,5 @@
-//! Chain specifications: the built-in `dev` and `local` chains, or a JSON file.
+//! Chain specifications: the built-in `dev` and `local` chains, the `live-template`, or a JSON
+//! file.
 
 use sc_service::{ChainType, Properties};
 use verity_primitives::token;
@@ -50,17 +51,33 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 		.build())
 }
 
+/// `--chain live-template`: the runtime's `live` preset, a network without sudo. It is a
+/// template, not a chain: its authorities, council and balances are empty, and its operators
+/// fill them in the JSON (`build-spec --chain live-template > live.json`, edit, then
+/// `build-spec --chain live.json --raw`). Root is reached only through the council.
+pub fn live_template_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm_binary()?, None)
+		.with_name("Verity")
+		.with_id("verity")
+		.with_chain_type(ChainType::Live)
+		.with_genesis_config_preset_name(verity_runtime::genesis_config_presets::LIVE_PRESET)
+		.with_properties(token_properties())
+		.build())
+}
+
 /// Resolves `--chain ID`: a built-in name, or the path of a JSON chain spec. Anything else is a
 /// clear error rather than a silent fallback.
 pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 	Ok(match id {
 		"dev" | "development" => Box::new(development_chain_spec()?),
 		"" | "local" | "local_testnet" => Box::new(local_chain_spec()?),
+		"live-template" => Box::new(live_template_chain_spec()?),
 		path => {
 			let path = std::path::PathBuf::from(path);
 			if !path.is_file() {
 				return Err(format!(
-					"unknown chain '{}': expected 'dev', 'local', or the path of a chain spec JSON file",
+					"unknown chain '{}': expected 'dev', 'local', 'live-template', or the path of a \
+					 chain spec JSON file",
 					path.display()
 				));
 			}

@@ -129,3 +129,33 @@ fn the_fault_injection_flag_needs_worker() {
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(stderr.contains("--worker"), "stderr:\n{stderr}");
 }
+
+/// The live template names nobody: no sudo key, no authorities, no council, no balances (the
+/// operators write those into the chain-spec file), and it is a `Live` chain.
+#[test]
+fn live_template_has_no_sudo_and_names_nobody() {
+	let output = Command::new(node_binary())
+		.args(["build-spec", "--chain", "live-template"])
+		.output()
+		.expect("verity-node runs");
+	assert!(
+		output.status.success(),
+		"build-spec fails: {}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	let spec: serde_json::Value =
+		serde_json::from_slice(&output.stdout).expect("a JSON chain spec");
+	assert_eq!(spec["chainType"], "Live");
+	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
+	assert_eq!(patch["sudo"]["key"], serde_json::Value::Null, "no sudo key");
+	for absent in [
+		"aura",
+		"grandpa",
+		"councilMembership",
+		"balances",
+		"workers",
+	] {
+		assert!(patch.get(absent).is_none(), "the template sets no {absent}");
+	}
+	assert_eq!(patch["models"]["models"].as_array().map(Vec::len), Some(2));
+}

@@ -507,9 +507,14 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
 		.find(|s| s.job_id == job_id && s.who == *liar_id)
 		.expect("the liar is slashed");
 	assert_eq!(variant_name(&slash.fault), "WrongResult");
-	// Half of the liar's stake, to the unit.
+	// The dev chain's wrong-result multiple, 20 × the fee, from the job's own collateral: not a
+	// share of the liar's stake, which is larger.
 	let stake = stake_at(api, liar_id, resolved_block - 1).await;
-	assert_eq!(slash.amount, stake / 2, "50% of the liar's {stake} stake");
+	assert_eq!(slash.amount, 20 * FEE, "20 × the fee");
+	assert!(
+		stake > 20 * FEE,
+		"the stake ({stake}) covers more than the job's collateral"
+	);
 	// Where the slash went (the dev chain's shares: challenger 50%, jury 30%, treasury the rest).
 	let audited = seen.trace.iter().any(|(_, name)| name == "AuditStarted");
 	let deposits = deposits_in_block(api, resolved_block).await;

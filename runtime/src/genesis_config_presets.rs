@@ -1,6 +1,13 @@
-//! Genesis presets: the starting state of the `development` and `local_testnet` chains.
+//! Genesis presets: the starting state of the `development` and `local_testnet` chains, and the
+//! template of a live network ([`LIVE_PRESET`]).
 //!
 //! The node's chain specs name a preset; `verity-node build-spec --chain dev` prints the result.
+//!
+//! Development and local chains give root to sudo (the well-known //Alice key): anyone can act
+//! as root there. The live template has no sudo key, no authorities, no council and no balances:
+//! its operators write their validator keys, council members and endowments into the chain-spec
+//! file (never into this preset), and root is reached only through the council
+//! ([`crate::configs::root`]).
 
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -306,6 +313,7 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		LIVE_PRESET => live_template_genesis(),
 		_ => return None,
 	};
 	Some(
@@ -320,7 +328,33 @@ pub fn preset_names() -> Vec<PresetId> {
 	vec![
 		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
 		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(LIVE_PRESET),
 	]
+}
+
+/// The name of the live-network template.
+pub const LIVE_PRESET: &str = "live";
+
+/// `live`: the template of a network without sudo. It holds what every Verity network shares
+/// (the reference models, approved, and the live market parameters, which are also the runtime's
+/// defaults) and nothing that names a person: no sudo key, no authorities, no council, no
+/// balances, no workers. The operators fill in `aura.authorities`, `grandpa.authorities`,
+/// `councilMembership.members` and `balances.balances` in the chain-spec file.
+pub fn live_template_genesis() -> Value {
+	let treasury = crate::configs::governance::TreasuryAccount::get();
+	let approved_models = reference_models()
+		.into_iter()
+		.map(|(info, golden)| (treasury.clone(), info, golden))
+		.collect::<Vec<_>>();
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		sudo: SudoConfig { key: None },
+		models: ModelsConfig {
+			models: approved_models
+		},
+		jobs: JobsConfig {
+			params: Some(crate::configs::jobs::live_params())
+		},
+	})
 }
 
 #[cfg(test)]
@@ -329,7 +363,7 @@ mod tests {
 
 	#[test]
 	fn presets_are_named_and_unknown_names_are_refused() {
-		assert_eq!(preset_names().len(), 2);
+		assert_eq!(preset_names().len(), 3);
 		for name in preset_names() {
 			assert!(get_preset(&name).is_some(), "preset {name:?} must build");
 		}

@@ -73,7 +73,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("verity"),
 	impl_name: Cow::Borrowed("verity-node"),
 	authoring_version: 1,
-	spec_version: 106,
+	spec_version: 107,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -177,4 +177,10 @@ mod runtime {
 
 	#[runtime::pallet_index(12)]
 	pub type Jobs = pallet_jobs;
+
+	#[runtime::pallet_index(13)]
+	pub type Preimage = pallet_preimage;
+
+	#[runtime::pallet_index(14)]
+	pub type Whitelist = pallet_whitelist;
 }

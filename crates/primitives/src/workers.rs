@@ -57,9 +57,10 @@ pub enum SlashDestination<AccountId> {
 /// What a draw is for, and so what a worker needs to be drawn and what taking it costs.
 #[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Demand<Balance> {
-	/// A job paying `fee`: the worker needs a free slot of its declared capacity for the model
-	/// and `fee` of unreserved bond; taking it reserves both, the slot until the worker answers,
-	/// the bond until the job settles.
+	/// A job whose collateral is this amount (the job market's multiple of its fee): the
+	/// worker needs a free slot of its declared capacity for the model and that much unreserved
+	/// bond; taking it reserves both, the slot until the worker answers, the bond until the job
+	/// settles.
 	Job(Balance),
 	/// A jury seat: any active worker serving the model can be drawn (verification is never
 	/// starved by load); taking it occupies a slot of the worker's capacity until it commits its

@@ -55,8 +55,7 @@ use verity_primitives::{
 
 use crate::{
 	pallet::{
-		Challenges, Config, CreditOf, Event, HoldReason, JobOf, Juries, JuryOf, Pallet, Params,
-		PastJurors,
+		Challenges, Config, CreditOf, Event, HoldReason, JobOf, Juries, JuryOf, Pallet, PastJurors,
 	},
 	DisputeOutcome, JobStatus, RefundReason,
 };
@@ -79,7 +78,7 @@ impl<T: Config> Pallet<T> {
 
 	/// The jury a dispute over `job` can have: odd, at most `jury_size`, from the eligible workers.
 	fn jury_size(job: &JobOf<T>, exclude: &[T::AccountId]) -> u32 {
-		let wanted = Params::<T>::get().jury_size.min(T::MaxJurySize::get());
+		let wanted = Self::params_of(job).jury_size.min(T::MaxJurySize::get());
 		let eligible = T::Workers::eligible_count(job.model, exclude, Demand::JurySeat);
 		let size = wanted.min(eligible);
 		if size % 2 == 0 {
@@ -97,7 +96,7 @@ impl<T: Config> Pallet<T> {
 		if size == 0 {
 			return false;
 		}
-		let params = Params::<T>::get();
+		let params = Self::params_of(job);
 		let now = frame_system::Pallet::<T>::block_number();
 		let commit_until = now.saturating_add(params.jury_commit_window);
 		let resolve_at = commit_until
@@ -144,7 +143,7 @@ impl<T: Config> Pallet<T> {
 	/// Hands a dispute to the council, which must rule by `now + council_window`.
 	fn refer_to_council(job_id: JobId, job: &mut JobOf<T>, worker: T::AccountId, round: u32) {
 		let now = frame_system::Pallet::<T>::block_number();
-		let resolve_at = now.saturating_add(Params::<T>::get().council_window);
+		let resolve_at = now.saturating_add(Self::params_of(job).council_window);
 		let challenger = match &job.status {
 			JobStatus::Disputed { challenger, .. } => challenger.clone(),
 			_ => None,
@@ -161,28 +160,9 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::DisputeReferredToCouncil { job_id, resolve_at });
 	}
 
-	/// Starts an audit of a committed result, or skips it (with an event) when no jury can sit.
-	pub(crate) fn open_audit(job_id: JobId, job: &mut JobOf<T>, worker: T::AccountId) {
-		let committed = job.status.clone();
-		job.status = JobStatus::Disputed {
-			worker: worker.clone(),
-			challenger: None,
-			commit_until: Zero::zero(),
-			resolve_at: Zero::zero(),
-			by_council: false,
-			round: 0,
-		};
-		if Self::seat_jury(job_id, job, worker, 0) {
-			return;
-		}
-		job.status = committed;
-		if let JobStatus::Committed { audit_decided, .. } = &mut job.status {
-			*audit_decided = true;
-		}
-		Self::deposit_event(Event::AuditSkipped { job_id });
-	}
-
-	/// Opens the dispute of a challenged result: a jury, or the council when none can sit.
+	/// Opens the dispute of an audited or challenged result: a jury, or the council when none
+	/// can sit. An audit is never skipped: the detection rate the economic check relies on is
+	/// the audit rate on every model, however few workers serve it.
 	pub(crate) fn open_dispute(
 		job_id: JobId,
 		job: &mut JobOf<T>,
@@ -224,7 +204,7 @@ impl<T: Config> Pallet<T> {
 		else {
 			return;
 		};
-		let params = Params::<T>::get();
+		let params = Self::params_of(job);
 		let jury = Juries::<T>::take(job_id).unwrap_or_default();
 		let votes = jury.iter().filter_map(|(_, seat)| seat.vote);
 		let confirming = votes.clone().filter(|vote| vote.confirms).count() as u32;
@@ -288,13 +268,13 @@ impl<T: Config> Pallet<T> {
 				let slashed = Self::slash(
 					job_id,
 					&worker,
-					SlashAmount::Fraction(params.slash_wrong_result),
+					SlashAmount::Exact(Self::wrong_result_slash(job)),
 					FaultKind::WrongResult,
 				);
 				T::Slashing::note_job_finished(
 					&worker,
 					job.model,
-					Demand::Job(job.fee),
+					Self::demand_of(job),
 					false,
 					false,
 				);
@@ -343,7 +323,7 @@ impl<T: Config> Pallet<T> {
 		round: u32,
 		jury: &JuryOf<T>,
 	) {
-		let params = Params::<T>::get();
+		let params = Self::params_of(job);
 		let mut pot = CreditOf::<T>::zero();
 		let mut past = PastJurors::<T>::get(job_id).unwrap_or_default();
 		for (juror, seat) in jury.iter() {

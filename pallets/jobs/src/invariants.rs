@@ -2,7 +2,7 @@
 //! every test.
 
 use alloc::{collections::btree_map::BTreeMap, vec::Vec};
-use frame_support::traits::fungible::InspectHold;
+use frame_support::traits::{fungible::InspectHold, Get};
 use sp_runtime::{
 	traits::{One, Saturating, Zero},
 	TryRuntimeError,
@@ -12,7 +12,7 @@ use verity_primitives::{workers::Slashing, ModelId};
 use crate::{
 	pallet::{
 		BalanceOf, Challenges, Commitments, Config, HoldReason, Jobs, Juries, OpenCommitments,
-		Pallet, PastJurors, Results, SettlementCursor, Timeouts,
+		Pallet, ParamsInUse, ParamsVersion, PastJurors, Results, SettlementCursor, Timeouts,
 	},
 	JobStatus, Timeout,
 };
@@ -33,7 +33,11 @@ impl<T: Config> Pallet<T> {
 	/// * the settlement queue holds exactly one entry per job, at its `next_settlement`, and one
 	///   per unrevealed commitment, the block after it expires, and nothing before the cursor;
 	/// * each worker's reserved bond and jobs in flight (by model), as the worker pallet books
-	///   them, equal the fees of the jobs it holds and its jury seats.
+	///   them, equal the collateral of the jobs it holds and its jury seats;
+	/// * every parameter set in use is the one of exactly the jobs in flight naming it, and
+	///   there are at most [`Config::MaxParamsVersions`] (+ the current one) of them.
+	///
+	/// [`Pallet::params_in_use_are_sound`] checks the sets themselves.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let mut fees: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
@@ -47,6 +51,7 @@ impl<T: Config> Pallet<T> {
 			let slots = entry.2.entry(model).or_insert(0);
 			*slots = slots.saturating_add(u32::from(busy));
 		};
+		let mut versions: BTreeMap<u32, u32> = BTreeMap::new();
 		let cursor = SettlementCursor::<T>::get();
 		for (job_id, job) in Jobs::<T>::iter() {
 			let has_result = Results::<T>::contains_key(job_id);
@@ -84,10 +89,11 @@ impl<T: Config> Pallet<T> {
 					"a challenge outlived its dispute",
 				)?;
 			}
+			let collateral = Self::collateral(&Self::params_of(&job), job.fee);
 			match &job.status {
-				JobStatus::Assigned { worker, .. } => hold(worker, job.model, job.fee, true),
+				JobStatus::Assigned { worker, .. } => hold(worker, job.model, collateral, true),
 				JobStatus::Committed { worker, .. } | JobStatus::Disputed { worker, .. } => {
-					hold(worker, job.model, job.fee, false)
+					hold(worker, job.model, collateral, false)
 				}
 				_ => {}
 			}
@@ -100,8 +106,11 @@ impl<T: Config> Pallet<T> {
 			) {
 				let held = fees.entry(job.submitter.clone()).or_insert_with(Zero::zero);
 				*held = held.saturating_add(job.fee);
+				let jobs = versions.entry(job.params_version).or_insert(0);
+				*jobs = jobs.saturating_add(1);
 			}
 		}
+		Self::check_params_in_use(&versions)?;
 		for (job_id, jury) in Juries::<T>::iter() {
 			let job = Jobs::<T>::get(job_id);
 			invariant(job.is_some(), "a jury without a job")?;
@@ -136,7 +145,7 @@ impl<T: Config> Pallet<T> {
 			let booked = T::Slashing::in_flight(who);
 			invariant(
 				booked.reserved == *reserved,
-				"a worker's reserved bond differs from the fees of its jobs in flight",
+				"a worker's reserved bond differs from the collateral of its jobs in flight",
 			)?;
 			invariant(
 				booked.count == *count,
@@ -216,6 +225,51 @@ impl<T: Config> Pallet<T> {
 			)?;
 		}
 		Ok(())
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// Checks that every parameter set a job in flight was submitted under passes
+	/// [`Pallet::check_params`]: cheating loses, and every bound holds, under each of them.
+	pub fn params_in_use_are_sound() -> Result<(), TryRuntimeError> {
+		for (_, in_use) in ParamsInUse::<T>::iter() {
+			invariant(
+				Self::check_params(&in_use.params).is_ok(),
+				"a parameter set in use fails the soundness check",
+			)?;
+		}
+		invariant(
+			Self::check_params(&crate::Params::<T>::get()).is_ok(),
+			"the current parameters fail the soundness check",
+		)
+	}
+
+	/// The parameter sets in use against `versions`, the jobs in flight counted by version.
+	fn check_params_in_use(versions: &BTreeMap<u32, u32>) -> Result<(), TryRuntimeError> {
+		let mut entries = 0u32;
+		for (version, in_use) in ParamsInUse::<T>::iter() {
+			entries = entries.saturating_add(1);
+			invariant(
+				versions.get(&version) == Some(&in_use.jobs),
+				"a parameter set's job count differs from the jobs in flight under it",
+			)?;
+			invariant(
+				version <= ParamsVersion::<T>::get(),
+				"a parameter set in use from the future",
+			)?;
+		}
+		invariant(
+			entries as usize == versions.len(),
+			"a job in flight under a parameter set not in use",
+		)?;
+		invariant(
+			entries == ParamsInUse::<T>::count(),
+			"the count of parameter sets in use is wrong",
+		)?;
+		invariant(
+			entries <= T::MaxParamsVersions::get().saturating_add(1),
+			"more parameter sets in use than the bound",
+		)
 	}
 }
 

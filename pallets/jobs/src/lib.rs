@@ -103,11 +103,11 @@ pub use weights::WeightInfo;
 mod benchmarking;
 pub mod commitments;
 mod disputes;
+pub mod economics;
 mod invariants;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
-pub mod params;
 pub mod settlement;
 #[cfg(test)]
 mod tests;
@@ -147,6 +147,8 @@ pub mod pallet {
 	pub type CreditOf<T> = Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
 	/// The market parameters of this runtime.
 	pub type JobParamsOf<T> = JobParams<BalanceOf<T>, BlockNumberFor<T>>;
+	/// A parameter set in use, as the runtime stores it.
+	pub type ParamsUseOf<T> = ParamsUse<BalanceOf<T>, BlockNumberFor<T>>;
 	/// A job of this runtime.
 	pub type JobOf<T> =
 		Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -181,7 +183,7 @@ pub mod pallet {
 		}
 	}
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -235,6 +237,15 @@ pub mod pallet {
 
 		/// The parameters until genesis or the council sets others.
 		type DefaultParams: Get<JobParamsOf<Self>>;
+
+		/// The shortest (and for retention the longest) windows a parameter set may have, in
+		/// blocks of this runtime.
+		type WindowBounds: Get<WindowBounds<BlockNumberFor<Self>>>;
+
+		/// Most parameter sets with jobs in flight at once: a change is refused while this many
+		/// older sets still have jobs (they all end within [`Config::MaxJobLifetime`]).
+		#[pallet::constant]
+		type MaxParamsVersions: Get<u32>;
 
 		/// The largest jury.
 		#[pallet::constant]
@@ -290,9 +301,20 @@ pub mod pallet {
 		T::DefaultParams::get()
 	}
 
-	/// The market's parameters.
+	/// The market's parameters for jobs submitted now.
 	#[pallet::storage]
 	pub type Params<T: Config> = StorageValue<_, JobParamsOf<T>, ValueQuery, DefaultParamsValue<T>>;
+
+	/// The version of [`Params`]: one more at each change.
+	#[pallet::storage]
+	pub type ParamsVersion<T: Config> = StorageValue<_, u32, ValueQuery>;
+
+	/// Every parameter set a job in flight was submitted under, by version, with the number of
+	/// such jobs: a job is settled under the parameters it was submitted with. An entry leaves
+	/// when its last job settles; at most [`Config::MaxParamsVersions`] entries.
+	#[pallet::storage]
+	pub type ParamsInUse<T: Config> =
+		CountedStorageMap<_, Twox64Concat, u32, ParamsUseOf<T>, OptionQuery>;
 
 	/// The id the next job gets.
 	#[pallet::storage]
@@ -437,13 +459,9 @@ pub mod pallet {
 			/// The bond forfeited.
 			bond: BalanceOf<T>,
 		},
-		/// A result was drawn for a protocol audit.
+		/// A result was drawn for a protocol audit: a jury follows, or the council when no jury
+		/// can sit.
 		AuditStarted {
-			/// The job.
-			job_id: JobId,
-		},
-		/// An audit was drawn but no juror was eligible; the result goes on unaudited.
-		AuditSkipped {
 			/// The job.
 			job_id: JobId,
 		},
@@ -538,8 +556,10 @@ pub mod pallet {
 			/// The deposit released to the submitter.
 			deposit: BalanceOf<T>,
 		},
-		/// The council changed the market's parameters.
+		/// The council changed the market's parameters, for jobs submitted from now on.
 		ParamsChanged {
+			/// The new parameters' version.
+			version: u32,
 			/// The new parameters.
 			params: JobParamsOf<T>,
 		},
@@ -613,8 +633,37 @@ pub mod pallet {
 		InconsistentVote,
 		/// The dispute is not waiting for the council.
 		NotReferredToCouncil,
-		/// A window or deadline is zero where it must not be.
-		WindowTooShort,
+		/// The execution window is shorter than the runtime's bound.
+		ExecutionWindowTooShort,
+		/// The challenge window or the challenge commitment's lifetime is shorter than the
+		/// runtime's bound.
+		ChallengeWindowTooShort,
+		/// A jury's commit or reveal window is shorter than the runtime's bound.
+		JuryWindowTooShort,
+		/// The council's window is shorter than the runtime's bound.
+		CouncilWindowTooShort,
+		/// The result retention is outside the runtime's bounds.
+		RetentionOutOfBounds,
+		/// The winner's share of a slash is below the pallet's bound (catching a liar must pay).
+		WinnerShareTooLow,
+		/// The protocol's share of a fee is above the pallet's bound.
+		ProtocolShareTooHigh,
+		/// The audit rate is above the pallet's bound.
+		AuditRateTooHigh,
+		/// A juror slash (minority or silence) is above the pallet's bound.
+		JurorSlashTooHigh,
+		/// Silence would cost a juror less than a minority vote.
+		SilenceCheaperThanMinority,
+		/// The missed-deadline multiple is above the pallet's bound.
+		MissedDeadlineMultipleTooHigh,
+		/// The wrong-result multiple is above the pallet's bound.
+		WrongResultMultipleTooHigh,
+		/// A job at the largest fee would reserve more collateral than the smallest bond holds.
+		CollateralAboveMinBond,
+		/// The challenge bond is above what a rejected lie at the largest fee can pay.
+		ChallengeBondTooHigh,
+		/// The most parameter sets with jobs in flight are in use; wait for their jobs to settle.
+		TooManyParamsInFlight,
 		/// The jury size is zero, even, or above the most the runtime allows; or the jury rounds
 		/// are zero or above the most the runtime allows.
 		BadJurySize,
@@ -622,7 +671,8 @@ pub mod pallet {
 		SharesExceedWhole,
 		/// A job could outlive the bound the worker pallet's unbonding period covers.
 		LifetimeTooLong,
-		/// Cheating would pay: the largest fee is not below audit rate × slash of the smallest bond.
+		/// Cheating would pay: audit rate × wrong-result multiple is not above 1 − audit rate
+		/// (see [`crate::economics`]).
 		CheatingPays,
 		/// The challenge bond, the largest fee, the smallest fee or the missed-deadline multiple is
 		/// zero, or the smallest fee is above the largest.
@@ -664,6 +714,10 @@ pub mod pallet {
 				T::MaxOpenCommitments::get() > 0,
 				"MaxOpenCommitments must not be zero"
 			);
+			assert!(
+				T::MaxParamsVersions::get() > 0,
+				"MaxParamsVersions must not be zero"
+			);
 			if let Err(error) = Self::check_params(&T::DefaultParams::get()) {
 				panic!("the default job parameters are refused: {error:?}");
 			}
@@ -671,7 +725,8 @@ pub mod pallet {
 
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
-			Self::do_try_state()
+			Self::do_try_state()?;
+			Self::params_in_use_are_sound()
 		}
 	}
 
@@ -714,10 +769,18 @@ pub mod pallet {
 				T::Workers::eligible_count(
 					model,
 					core::slice::from_ref(&submitter),
-					Demand::Job(max_fee)
+					Demand::Job(Self::collateral(&params, max_fee))
 				) > 0,
 				Error::<T>::NoWorkerAvailable
 			);
+			let params_version = ParamsVersion::<T>::get();
+			let in_use = match ParamsInUse::<T>::get(params_version) {
+				Some(mut in_use) => {
+					in_use.jobs = in_use.jobs.checked_add(1).ok_or(Error::<T>::Overflow)?;
+					in_use
+				}
+				None => ParamsUse { params, jobs: 1 },
+			};
 
 			let job_id = NextJobId::<T>::get();
 			let next = job_id.checked_add(1).ok_or(Error::<T>::Overflow)?;
@@ -725,6 +788,7 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			T::Currency::hold(&HoldReason::JobDeposit.into(), &submitter, deposit)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			ParamsInUse::<T>::insert(params_version, in_use);
 			let now = frame_system::Pallet::<T>::block_number();
 			let input_hash = input.hash();
 			let assign_at = now.saturating_add(One::one());
@@ -736,6 +800,7 @@ pub mod pallet {
 				fee: max_fee,
 				deposit,
 				submitted_at: now,
+				params_version,
 				next_settlement: Self::schedule(assign_at, Timeout::Job(job_id)),
 				status: JobStatus::Pending,
 			};
@@ -807,7 +872,7 @@ pub mod pallet {
 				Error::<T>::BadReceipt
 			);
 
-			let params = Params::<T>::get();
+			let params = Self::params_of(&job);
 			let audit_draw_at = now.saturating_add(One::one());
 			let settle_at = now.saturating_add(params.challenge_window);
 			// The machine is free for another job; the bond stays reserved until settlement.
@@ -1004,15 +1069,25 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Sets the market's parameters; refused when [`Pallet::check_params`] finds them unsound.
-		/// Jobs in flight keep the windows they were given.
+		/// Sets the market's parameters for jobs submitted from now on; refused when
+		/// [`Pallet::check_params`] finds them unsound, or while [`Config::MaxParamsVersions`]
+		/// older sets still have jobs in flight. Jobs in flight keep the parameters they were
+		/// submitted under.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::set_params())]
 		pub fn set_params(origin: OriginFor<T>, params: JobParamsOf<T>) -> DispatchResult {
 			T::ParamsOrigin::ensure_origin(origin)?;
 			Self::check_params(&params)?;
+			ensure!(
+				ParamsInUse::<T>::count() < T::MaxParamsVersions::get(),
+				Error::<T>::TooManyParamsInFlight
+			);
+			let version = ParamsVersion::<T>::get()
+				.checked_add(1)
+				.ok_or(Error::<T>::Overflow)?;
+			ParamsVersion::<T>::put(version);
 			Params::<T>::put(&params);
-			Self::deposit_event(Event::ParamsChanged { params });
+			Self::deposit_event(Event::ParamsChanged { version, params });
 			Ok(())
 		}
 

@@ -85,6 +85,8 @@ thread_local! {
 	static MODELS: RefCell<BTreeMap<ModelId, (JobKind, bool)>> = const { RefCell::new(BTreeMap::new()) };
 	/// Mixed into every random output, so a test can change the draws.
 	static ENTROPY: RefCell<u64> = const { RefCell::new(0) };
+	/// Set by tests that write parameters the soundness check would refuse.
+	pub static PARAMS_FORCED: RefCell<bool> = const { RefCell::new(false) };
 	/// The worker accounts the off-chain worker serves.
 	static LOCAL_WORKERS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
 	/// What the off-chain worker sent, in order.
@@ -202,6 +204,14 @@ pub const CAPACITY: u32 = 16;
 parameter_types! {
 	pub const Treasury: AccountId = TREASURY;
 	pub TestParams: JobParams<Balance, u64> = default_params();
+	pub TestWindowBounds: crate::WindowBounds<u64> = crate::WindowBounds {
+		min_execution_window: 2,
+		min_challenge_window: 2,
+		min_jury_phase: 1,
+		min_council_window: 2,
+		min_result_retention: 1,
+		max_result_retention: 1_000,
+	};
 }
 
 /// The parameters every test starts with.
@@ -219,7 +229,7 @@ pub fn default_params() -> JobParams<Balance, u64> {
 		max_job_fee: 1_000,
 		min_job_fee: 1,
 		missed_deadline_multiple: 2,
-		slash_wrong_result: Perbill::from_percent(50),
+		wrong_result_multiple: 20,
 		slash_juror: Perbill::from_percent(1),
 		slash_juror_silent: Perbill::from_percent(2),
 		jury_rounds: 2,
@@ -258,6 +268,8 @@ impl pallet_jobs::Config for Test {
 	type MinWorkerBond = ConstU128<MIN_BOND>;
 	type MaxJobLifetime = ConstU64<MAX_LIFETIME>;
 	type DefaultParams = TestParams;
+	type WindowBounds = TestWindowBounds;
+	type MaxParamsVersions = ConstU32<3>;
 	type MaxJurySize = ConstU32<5>;
 	type MaxJuryRounds = ConstU32<3>;
 	type MaxSettlementsPerBlock = ConstU32<16>;
@@ -386,10 +398,14 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 /// Runs `test` in a fresh test externality, then checks both pallets' books and that no money
 /// was created or destroyed (the job pallet never burns: every slash and fee lands somewhere).
 pub fn run_test(test: impl FnOnce()) {
+	PARAMS_FORCED.with(|forced| *forced.borrow_mut() = false);
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
 		test();
 		Jobs::do_try_state().expect("the job pallet's books balance");
+		if !PARAMS_FORCED.with(|forced| *forced.borrow()) {
+			Jobs::params_in_use_are_sound().expect("every parameter set in use is sound");
+		}
 		Workers::do_try_state().expect("the worker pallet's books balance");
 		assert_eq!(
 			Balances::total_issuance(),

@@ -56,8 +56,8 @@ use verity_primitives::{
 
 use crate::{
 	pallet::{
-		BalanceOf, Commitments, Config, CreditOf, Event, HoldReason, JobOf, Jobs, Pallet, Params,
-		Results, SettlementCursor, Timeouts,
+		BalanceOf, Commitments, Config, CreditOf, Event, HoldReason, JobOf, JobParamsOf, Jobs,
+		Pallet, Params, ParamsInUse, Results, SettlementCursor, Timeouts,
 	},
 	weights::WeightInfo,
 	JobStatus, RefundReason, Timeout,
@@ -144,9 +144,9 @@ impl<T: Config> Pallet<T> {
 				audit_decided: false,
 				settle_at,
 			} if now >= audit_draw_at => {
-				if Self::draw_audit(job_id) {
+				if Self::draw_audit(job_id, &job) {
 					Self::deposit_event(Event::AuditStarted { job_id });
-					Self::open_audit(job_id, &mut job, worker);
+					Self::open_dispute(job_id, &mut job, worker, None);
 				} else {
 					job.status = JobStatus::Committed {
 						worker,
@@ -239,7 +239,8 @@ impl<T: Config> Pallet<T> {
 		seed: verity_primitives::Hash,
 		reassigned: bool,
 	) -> bool {
-		let demand = Demand::Job(job.fee);
+		let params = Self::params_of(job);
+		let demand = Demand::Job(Self::collateral(&params, job.fee));
 		let Some(worker) = T::Workers::select(job.model, exclude, seed, 1, demand).pop() else {
 			return false;
 		};
@@ -247,7 +248,7 @@ impl<T: Config> Pallet<T> {
 			return false;
 		}
 		let now = frame_system::Pallet::<T>::block_number();
-		let deadline = now.saturating_add(Params::<T>::get().execution_window);
+		let deadline = now.saturating_add(params.execution_window);
 		job.status = JobStatus::Assigned {
 			worker: worker.clone(),
 			deadline,
@@ -263,8 +264,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Whether the result of `job_id` is audited: drawn from this block's randomness.
-	fn draw_audit(job_id: JobId) -> bool {
-		let rate = Params::<T>::get().audit_rate;
+	fn draw_audit(job_id: JobId, job: &JobOf<T>) -> bool {
+		let rate = Self::params_of(job).audit_rate;
 		let seed = Self::seed(b"verity/audit", job_id, 0);
 		// 64 random bits reduced modulo 10^9: the bias of the reduction is below 10^-9 (32 bits
 		// would favour the low quarter of the range by a fifth).
@@ -274,9 +275,41 @@ impl<T: Config> Pallet<T> {
 		Perbill::from_parts(point) < rate
 	}
 
-	/// What a missed deadline costs the worker of a job paying `fee`.
-	pub fn missed_deadline_penalty(fee: BalanceOf<T>) -> BalanceOf<T> {
-		fee.saturating_mul(Params::<T>::get().missed_deadline_multiple.into())
+	/// What a missed deadline costs the worker of `job`.
+	pub fn missed_deadline_penalty(job: &JobOf<T>) -> BalanceOf<T> {
+		job.fee
+			.saturating_mul(Self::params_of(job).missed_deadline_multiple.into())
+	}
+
+	/// What a result of `job` proved wrong costs its worker.
+	pub fn wrong_result_slash(job: &JobOf<T>) -> BalanceOf<T> {
+		job.fee
+			.saturating_mul(Self::params_of(job).wrong_result_multiple.into())
+	}
+
+	/// What `job` demands of its worker: a slot and its collateral.
+	pub(crate) fn demand_of(job: &JobOf<T>) -> Demand<BalanceOf<T>> {
+		Demand::Job(Self::collateral(&Self::params_of(job), job.fee))
+	}
+
+	/// The parameters `job` was submitted under (the current ones if its set were missing,
+	/// which `try_state` rules out).
+	pub fn params_of(job: &JobOf<T>) -> JobParamsOf<T> {
+		ParamsInUse::<T>::get(job.params_version)
+			.map(|in_use| in_use.params)
+			.unwrap_or_else(Params::<T>::get)
+	}
+
+	/// `job` settled: its parameter set counts one job fewer, and leaves with its last.
+	fn release_params(job: &JobOf<T>) {
+		ParamsInUse::<T>::mutate_exists(job.params_version, |in_use| {
+			if let Some(entry) = in_use {
+				entry.jobs = entry.jobs.saturating_sub(1);
+				if entry.jobs == 0 {
+					*in_use = None;
+				}
+			}
+		});
 	}
 
 	/// A missed deadline: the worker pays a multiple of the fee, then the job goes to another
@@ -285,11 +318,11 @@ impl<T: Config> Pallet<T> {
 		let credit = Self::slash(
 			job_id,
 			&worker,
-			SlashAmount::Exact(Self::missed_deadline_penalty(job.fee)),
+			SlashAmount::Exact(Self::missed_deadline_penalty(job)),
 			FaultKind::MissedDeadline,
 		);
 		T::ProtocolFees::on_unbalanced(credit);
-		T::Slashing::note_job_finished(&worker, job.model, Demand::Job(job.fee), true, false);
+		T::Slashing::note_job_finished(&worker, job.model, Self::demand_of(job), true, false);
 		if !reassigned && T::Models::accepts_jobs(job.model) {
 			let seed = Self::seed(b"verity/assign", job_id, 1);
 			let exclude = [job.submitter.clone(), worker];
@@ -309,7 +342,7 @@ impl<T: Config> Pallet<T> {
 			}
 			_ => return,
 		};
-		let params = Params::<T>::get();
+		let params = Self::params_of(job);
 		let protocol = params.protocol_share * job.fee;
 		let paid = job.fee.saturating_sub(protocol);
 		let moved = Self::transfer_held(&job.submitter, &worker, paid);
@@ -319,7 +352,7 @@ impl<T: Config> Pallet<T> {
 			job.fee.saturating_sub(moved),
 		);
 		Self::share(cut, jurors);
-		T::Slashing::note_job_finished(&worker, job.model, Demand::Job(job.fee), false, true);
+		T::Slashing::note_job_finished(&worker, job.model, Self::demand_of(job), false, true);
 		let prune_at = Self::schedule_prune(job_id, job);
 		job.status = JobStatus::Finalized {
 			worker: worker.clone(),
@@ -377,10 +410,13 @@ impl<T: Config> Pallet<T> {
 		T::ProtocolFees::on_unbalanced(credit);
 	}
 
-	/// Moves the queue entry of a settled job to its pruning block; returns the block.
+	/// Moves the queue entry of a settled job to its pruning block and lets go of its
+	/// parameter set; returns the block. Every settlement (finalized or refunded) passes here
+	/// once.
 	pub(crate) fn schedule_prune(job_id: JobId, job: &mut JobOf<T>) -> BlockNumberFor<T> {
 		let now = frame_system::Pallet::<T>::block_number();
-		let at = now.saturating_add(Params::<T>::get().result_retention);
+		let at = now.saturating_add(Self::params_of(job).result_retention);
+		Self::release_params(job);
 		Self::reschedule(job_id, job, at);
 		job.next_settlement
 	}

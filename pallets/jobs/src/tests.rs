@@ -25,6 +25,7 @@ use crate::{
 
 mod attacks;
 mod disputes;
+mod economics;
 mod offchain;
 
 type JobsError = Error<Test>;
@@ -69,6 +70,9 @@ fn assigned_worker(job_id: JobId) -> AccountId {
 fn set_params(change: impl FnOnce(&mut crate::JobParams<Balance, u64>)) {
 	let mut params = default_params();
 	change(&mut params);
+	if crate::Pallet::<Test>::check_params(&params).is_err() {
+		crate::mock::PARAMS_FORCED.with(|forced| *forced.borrow_mut() = true);
+	}
 	crate::Params::<Test>::put(params);
 }
 
@@ -235,8 +239,8 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 		assert_eq!(assigned_worker(job_id), 1, "only worker 1 serves the model");
 		assert_eq!(
 			pallet_workers::Ledgers::<Test>::get(1).unwrap().reserved,
-			100,
-			"the job reserves its fee of the worker's bond"
+			20 * 100,
+			"the job reserves its collateral, 20 × its fee, of the worker's bond"
 		);
 		let events = events();
 		assert!(matches!(
@@ -356,12 +360,18 @@ fn bad_submissions_are_refused_with_a_named_error_and_change_nothing() {
 }
 
 #[test]
-fn a_worker_whose_free_bond_cannot_cover_the_fee_is_not_drawn() {
+fn a_worker_whose_free_bond_cannot_cover_the_collateral_is_not_drawn() {
 	run_test(|| {
 		register_with_bond(1, MIN_BOND, &[GENERATE]);
-		set_params(|p| p.max_job_fee = MIN_BOND);
-		let fee = MIN_BOND / 2 + 1;
+		set_params(|p| p.max_job_fee = 2_500);
+		// Collateral 20 × 1_250 = 25_000: two such jobs fill a minimum bond of 50_000.
+		let fee = 1_250;
 		submit(ALICE, fee);
+		submit(ALICE, fee);
+		assert_eq!(
+			pallet_workers::Ledgers::<Test>::get(1).unwrap().reserved,
+			MIN_BOND
+		);
 		assert_noop!(
 			Jobs::submit_job(RuntimeOrigin::signed(BOB), GENERATE, prompt("x"), fee),
 			JobsError::NoWorkerAvailable
@@ -753,8 +763,12 @@ fn a_lying_worker_is_slashed_the_submitter_refunded_and_the_challenger_rewarded(
 		let juror_before: Vec<Balance> = jurors.iter().map(Balances::balance).collect();
 		run_jury(job_id, |_| Some(vote_for(&truth, &lie)));
 
-		let slashed = BOND / 2;
-		assert_eq!(stake(liar), BOND - slashed);
+		let slashed = 20 * 100;
+		assert_eq!(
+			stake(liar),
+			BOND - slashed,
+			"20 × the fee, from its collateral"
+		);
 		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
 		assert!(matches!(
 			status(job_id),

@@ -55,8 +55,12 @@ pub struct JobParams<Balance, BlockNumber> {
 	/// multiple of [`JobParams::max_job_fee`]); never a share of its whole stake, so a flood of
 	/// cheap jobs cannot turn into a large slash.
 	pub missed_deadline_multiple: u32,
-	/// The share of the worker's stake slashed for a result proved wrong.
-	pub slash_wrong_result: Perbill,
+	/// What a result proved wrong costs its worker, as a multiple of the job's fee. The larger
+	/// of this and [`JobParams::missed_deadline_multiple`], times the fee, is the job's
+	/// *collateral*: reserved from the worker's bond when the job is drawn for it and held until
+	/// the job settles, so each job in flight carries its own slash and a worker holding many
+	/// jobs cannot spread one stake thin over them (see [`crate::economics`]).
+	pub wrong_result_multiple: u32,
 	/// The share of a juror's stake slashed for voting with the minority.
 	pub slash_juror: Perbill,
 	/// The share of a juror's stake slashed for not revealing a vote (silence).
@@ -73,6 +77,36 @@ pub struct JobParams<Balance, BlockNumber> {
 	pub jury_share: Perbill,
 	/// Blocks a settled job's record and result are kept before they are pruned.
 	pub result_retention: BlockNumber,
+}
+
+/// A parameter set some job in flight was submitted under, and how many such jobs there are.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct ParamsUse<Balance, BlockNumber> {
+	/// The parameters.
+	pub params: JobParams<Balance, BlockNumber>,
+	/// Jobs submitted under them and not yet settled.
+	pub jobs: u32,
+}
+
+/// The shortest and longest windows the runtime lets the council set, in blocks (they depend on
+/// the block time, so they are the runtime's; the bounds on shares and multiples are the
+/// pallet's own, in [`crate::economics`]). A window too short to act in is a weapon: an
+/// execution window shorter than a model's run slashes honest workers, a challenge window
+/// shorter than a re-execution lets lies through.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct WindowBounds<BlockNumber> {
+	/// The shortest [`JobParams::execution_window`].
+	pub min_execution_window: BlockNumber,
+	/// The shortest [`JobParams::challenge_window`] and [`JobParams::challenge_commit_ttl`].
+	pub min_challenge_window: BlockNumber,
+	/// The shortest [`JobParams::jury_commit_window`] and [`JobParams::jury_reveal_window`].
+	pub min_jury_phase: BlockNumber,
+	/// The shortest [`JobParams::council_window`].
+	pub min_council_window: BlockNumber,
+	/// The shortest [`JobParams::result_retention`].
+	pub min_result_retention: BlockNumber,
+	/// The longest [`JobParams::result_retention`].
+	pub max_result_retention: BlockNumber,
 }
 
 /// Where a job stands.
@@ -154,6 +188,9 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub deposit: Balance,
 	/// The block it was submitted in.
 	pub submitted_at: BlockNumber,
+	/// The parameter set it was submitted under ([`crate::ParamsInUse`]): a change of the
+	/// market's parameters applies only to jobs submitted after it.
+	pub params_version: u32,
 	/// The block whose settlement hook looks at the job next (its one entry in
 	/// [`crate::Timeouts`]).
 	pub next_settlement: BlockNumber,

@@ -12,7 +12,7 @@
 //!   drawn (it can raise the number of seats the group holds when it is drawn, as one account holds
 //!   at most one seat);
 //! * for a job ([`Demand::Job`]), a worker with no free slot of its capacity for the model, or
-//!   whose unreserved bond is below the fee, is removed from the pool when drawn and the draw is
+//!   whose unreserved bond is below the job's collateral, is removed from the pool when drawn and the draw is
 //!   repeated, which keeps the picks proportional to bond among the workers that can take the
 //!   job; only drawn workers' records are read. A jury seat ([`Demand::JurySeat`]) takes any
 //!   active worker of the model.
@@ -68,13 +68,13 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Whether `who` can take `demand` for `model`: for a job, a free slot of its capacity for
-	/// the model and the fee in unreserved bond.
+	/// the model and the job's collateral in unreserved bond.
 	pub(crate) fn can_take(
 		who: &T::AccountId,
 		model: ModelId,
 		demand: Demand<BalanceOf<T>>,
 	) -> bool {
-		let Demand::Job(fee) = demand else {
+		let Demand::Job(collateral) = demand else {
 			return true;
 		};
 		let slot = Workers::<T>::get(who).is_some_and(|info| {
@@ -82,7 +82,8 @@ impl<T: Config> Pallet<T> {
 				.iter()
 				.any(|served| served.model == model && served.has_free_slot())
 		});
-		slot && (fee.is_zero() || Ledgers::<T>::get(who).is_some_and(|l| l.free() >= fee))
+		slot && (collateral.is_zero()
+			|| Ledgers::<T>::get(who).is_some_and(|l| l.free() >= collateral))
 	}
 }
 

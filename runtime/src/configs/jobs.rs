@@ -7,11 +7,11 @@ use frame_support::{
 	traits::{tokens::imbalance::ResolveTo, ConstU32, EitherOfDiverse, Randomness},
 };
 use frame_system::EnsureRoot;
-use pallet_jobs::JobParams;
+use pallet_jobs::{JobParams, WindowBounds};
 use sp_runtime::Perbill;
 use verity_primitives::{
 	blake2_256,
-	time::{HOURS, MINUTES},
+	time::{DAYS, HOURS, MINUTES},
 	token::{MICRO_UNIT, MILLI_UNIT, UNIT},
 	BlockNumber, Hash,
 };
@@ -57,7 +57,7 @@ pub fn live_params() -> JobParams<Balance, BlockNumber> {
 		max_job_fee: 10 * UNIT,
 		min_job_fee: MILLI_UNIT,
 		missed_deadline_multiple: 2,
-		slash_wrong_result: Perbill::from_percent(50),
+		wrong_result_multiple: 20,
 		slash_juror: Perbill::from_rational(1u32, 1_000u32),
 		slash_juror_silent: Perbill::from_percent(1),
 		jury_rounds: 3,
@@ -77,7 +77,7 @@ pub fn dev_params() -> JobParams<Balance, BlockNumber> {
 		challenge_commit_ttl: 10,
 		jury_commit_window: 3,
 		jury_reveal_window: 3,
-		council_window: 20,
+		council_window: 10,
 		result_retention: 24 * HOURS,
 		..live_params()
 	}
@@ -86,6 +86,17 @@ pub fn dev_params() -> JobParams<Balance, BlockNumber> {
 parameter_types! {
 	/// The parameters until genesis or the council sets others.
 	pub DefaultJobParams: JobParams<Balance, BlockNumber> = live_params();
+	/// The shortest windows the council may set (6-second blocks): a minute to run a job, 30
+	/// seconds to challenge (re-running takes a juror about as long as the worker), 18 seconds
+	/// per jury phase, a minute for the council; results kept from ten minutes to 30 days.
+	pub JobWindowBounds: WindowBounds<BlockNumber> = WindowBounds {
+		min_execution_window: MINUTES,
+		min_challenge_window: 5,
+		min_jury_phase: 3,
+		min_council_window: MINUTES,
+		min_result_retention: 10 * MINUTES,
+		max_result_retention: 30 * DAYS,
+	};
 	/// A job's record costs a flat 0.001 VRT to keep...
 	pub const JobDepositBase: Balance = MILLI_UNIT;
 	/// ...and a millionth of a VRT per byte of input and largest output (about 0.17 VRT for the
@@ -108,6 +119,10 @@ impl pallet_jobs::Config for Runtime {
 	type MinWorkerBond = MinWorkerBond;
 	type MaxJobLifetime = MaxJobLifetime;
 	type DefaultParams = DefaultJobParams;
+	type WindowBounds = JobWindowBounds;
+	/// Parameter sets with jobs in flight at once (each change adds one until its jobs settle,
+	/// within `MaxJobLifetime`).
+	type MaxParamsVersions = ConstU32<8>;
 	type MaxJurySize = ConstU32<9>;
 	type MaxJuryRounds = ConstU32<3>;
 	/// 64 entries of the heaviest kind fit in half a block (the integrity test checks it); the
@@ -156,6 +171,53 @@ mod tests {
 			lifecycle.ref_time() > transfer.ref_time(),
 			"the weights are real"
 		);
+	}
+
+	/// The figures of the economic check (see `pallet_jobs::economics`) for the live and the
+	/// development parameters: what lying on one job at the largest fee is expected to pay, what
+	/// a liar with the smallest bond holding as many jobs as its bond backs expects, and the
+	/// largest fee the check would allow for that bond.
+	#[test]
+	fn cheating_loses_under_the_live_and_the_dev_parameters() {
+		use crate::configs::jobs::{dev_params, live_params};
+		use verity_primitives::token::UNIT;
+		type Jobs = pallet_jobs::Pallet<Runtime>;
+		let bond = <Runtime as pallet_jobs::Config>::MinWorkerBond::get();
+		let capacity = <Runtime as pallet_workers::Config>::MaxCapacity::get();
+		for (name, params) in [("live", live_params()), ("dev", dev_params())] {
+			assert!(Jobs::cheating_loses(&params), "{name}");
+			let fee = params.max_job_fee;
+			let p = params.audit_rate.deconstruct() as f64 / 1e9;
+			let paid = (fee - params.protocol_share * fee) as f64;
+			let slash = (fee * params.wrong_result_multiple as u128) as f64;
+			let per_job = (1.0 - p) * paid - p * slash;
+			let collateral = Jobs::collateral(&params, fee);
+			let held = ((bond / collateral) as u32).min(capacity);
+			let largest_fee = bond
+				/ params
+					.wrong_result_multiple
+					.max(params.missed_deadline_multiple) as u128;
+			println!(
+				"{name}: audit {:.0} %, wrong-result multiple {}: lying on a {} VRT job expects \
+				 {:+.2} VRT; a minimum-bond ({} VRT) liar holds {held} such jobs (collateral {} \
+				 VRT each) and expects {:+.2} VRT against {:.2} VRT it could gain unaudited; \
+				 largest max_job_fee for that bond: {} VRT",
+				p * 100.0,
+				params.wrong_result_multiple,
+				fee / UNIT,
+				per_job / UNIT as f64,
+				bond / UNIT,
+				collateral / UNIT,
+				per_job * held as f64 / UNIT as f64,
+				paid * held as f64 / UNIT as f64,
+				largest_fee / UNIT
+			);
+			assert!(per_job < 0.0);
+			assert!(held >= 1, "a minimum bond backs one job at the largest fee");
+			let mut above = params.clone();
+			above.max_job_fee = largest_fee + 1;
+			assert!(Jobs::check_params(&above).is_err());
+		}
 	}
 
 	/// The settlement hook's worst block (every entry the heaviest kind) next to half a block,

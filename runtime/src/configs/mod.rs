@@ -6,5 +6,6 @@ pub mod jobs;
 pub mod monetary;
 pub mod offchain;
 pub mod registry;
+pub mod root;
 pub mod system;
 pub mod workers;

@@ -317,7 +317,9 @@ fn expiring_commitments_cannot_crowd_out_an_audit() {
 		assert_eq!(Timeouts::<Test>::iter_prefix(7).count(), 41);
 		run_to_block(10);
 		assert!(events().contains(&Event::AuditStarted { job_id }));
-		assert!(!events().contains(&Event::AuditSkipped { job_id }));
+		assert!(events()
+			.iter()
+			.any(|e| matches!(e, Event::JuryDrawn { job_id: j, .. } if *j == job_id)));
 		assert!(matches!(
 			status(job_id),
 			JobStatus::Disputed {
@@ -457,7 +459,7 @@ fn try_state_catches_each_broken_invariant() {
 				SettlementCursor::<Test>::put(1_000)
 			}),
 			(
-				"a worker's reserved bond differs from the fees of its jobs in flight",
+				"a worker's reserved bond differs from the collateral of its jobs in flight",
 				|_, worker, _| {
 					pallet_workers::Ledgers::<Test>::mutate(worker, |l| {
 						l.as_mut().unwrap().reserved += 1
@@ -470,6 +472,18 @@ fn try_state_catches_each_broken_invariant() {
 					// The juror's seat forgotten by the worker pallet.
 					Workers::note_job_finished(&juror, GENERATE, Demand::JurySeat, true, false);
 				},
+			),
+			(
+				"a parameter set's job count differs from the jobs in flight under it",
+				|_, _, _| {
+					crate::ParamsInUse::<Test>::mutate(0, |in_use| {
+						in_use.as_mut().unwrap().jobs += 1
+					})
+				},
+			),
+			(
+				"a job in flight under a parameter set not in use",
+				|_, _, _| crate::ParamsInUse::<Test>::remove(0),
 			),
 			("past jurors outlived their dispute", |_, _, juror| {
 				PastJurors::<Test>::insert(

@@ -202,20 +202,69 @@ fn an_audit_that_finds_nothing_pays_the_jurors_the_protocol_share() {
 	});
 }
 
+/// An audit no jury can sit for (the model's only worker is the accused) is not skipped: the
+/// council decides it, so the detection rate is the audit rate on thin models too. A lie is
+/// slashed exactly `wrong_result_multiple × fee`; a council that stays silent leaves the result
+/// standing and paid.
 #[test]
-fn a_single_worker_chain_skips_audits_and_still_finalizes() {
-	run_test(|| {
-		register(1, &[GENERATE]);
-		set_params(|p| p.audit_rate = Perbill::one());
-		let job_id = submit(ALICE, 100);
-		answer_with(job_id, &answer("4"));
-		let JobStatus::Committed { settle_at, .. } = status(job_id) else {
-			panic!()
-		};
-		run_to_block(settle_at);
-		assert!(events().contains(&Event::AuditSkipped { job_id }));
-		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
-	});
+fn an_audit_on_a_single_worker_model_goes_to_the_council() {
+	for council_rules in [true, false] {
+		run_test(|| {
+			register(1, &[GENERATE]);
+			set_params(|p| p.audit_rate = Perbill::from_percent(50));
+			MockRandomness::set_entropy(audited_entropy());
+			let alice = Balances::balance(&ALICE);
+			let worker = Balances::balance(&1);
+			let treasury = Balances::balance(&TREASURY);
+			let job_id = submit(ALICE, 100);
+			answer_with(job_id, &answer("5"));
+			run_to_block(System::block_number() + 1);
+			assert!(events().contains(&Event::AuditStarted { job_id }));
+			let JobStatus::Disputed {
+				by_council: true,
+				challenger: None,
+				resolve_at,
+				..
+			} = status(job_id)
+			else {
+				panic!("the audit is not with the council: {:?}", status(job_id));
+			};
+			if council_rules {
+				assert_ok!(Jobs::decide_dispute(RuntimeOrigin::root(), job_id, false));
+				assert_eq!(faults(1, FaultKind::WrongResult), 1);
+				assert_eq!(stake(1), BOND - 20 * 100, "20 × the fee");
+				assert_eq!(Balances::balance(&ALICE), alice - deposit(), "fee refunded");
+				assert_eq!(
+					Balances::balance(&TREASURY),
+					treasury + 20 * 100,
+					"no challenger, no juror: the whole slash to the treasury"
+				);
+			} else {
+				run_to_block(resolve_at);
+				assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
+				assert_eq!(stake(1), BOND);
+				assert_eq!(Balances::balance(&1), worker + 90);
+			}
+		});
+	}
+}
+
+/// Entropy under which the mock's audit draw of the next job audits it at a 50 % rate.
+fn audited_entropy() -> u64 {
+	(0..64)
+		.find(|entropy| {
+			let mut found = false;
+			frame_support::storage::with_transaction_unchecked(|| {
+				MockRandomness::set_entropy(*entropy);
+				let job_id = submit(ALICE, 100);
+				answer_with(job_id, &answer("4"));
+				run_to_block(System::block_number() + 1);
+				found = events().contains(&Event::AuditStarted { job_id });
+				frame_support::storage::TransactionOutcome::Rollback(())
+			});
+			found
+		})
+		.expect("half of all entropies audit")
 }
 
 #[test]
@@ -309,16 +358,76 @@ fn the_council_changes_parameters_but_not_to_ones_where_cheating_pays() {
 		type Change = fn(&mut crate::JobParams<Balance, u64>);
 		let refused: Vec<(Change, JobsError)> = vec![
 			(|p| p.audit_rate = Perbill::zero(), JobsError::CheatingPays),
-			// 10% × 50% × 50_000 = 2_500: a fee of 2_500 gains as much as it risks.
-			(|p| p.max_job_fee = 2_500, JobsError::CheatingPays),
+			// 5 % × 19 = 0.95 = 1 − 5 %: a lie gains exactly what it risks.
 			(
-				|p| p.slash_wrong_result = Perbill::from_percent(1),
+				|p| {
+					p.audit_rate = Perbill::from_percent(5);
+					p.wrong_result_multiple = 19;
+				},
 				JobsError::CheatingPays,
+			),
+			// 10 % × 9 = 0.9 = 1 − 10 %.
+			(|p| p.wrong_result_multiple = 9, JobsError::CheatingPays),
+			(
+				|p| p.wrong_result_multiple = 101,
+				JobsError::WrongResultMultipleTooHigh,
+			),
+			(
+				|p| p.missed_deadline_multiple = 11,
+				JobsError::MissedDeadlineMultipleTooHigh,
+			),
+			(
+				|p| p.audit_rate = Perbill::from_percent(51),
+				JobsError::AuditRateTooHigh,
+			),
+			(
+				|p| p.slash_juror = Perbill::from_percent(11),
+				JobsError::JurorSlashTooHigh,
+			),
+			(
+				|p| p.slash_juror_silent = Perbill::from_percent(11),
+				JobsError::JurorSlashTooHigh,
+			),
+			(
+				|p| p.slash_juror_silent = Perbill::from_rational(1u32, 200u32),
+				JobsError::SilenceCheaperThanMinority,
+			),
+			(
+				|p| p.protocol_share = Perbill::from_percent(51),
+				JobsError::ProtocolShareTooHigh,
+			),
+			(
+				|p| p.winner_share = Perbill::from_percent(9),
+				JobsError::WinnerShareTooLow,
+			),
+			// 20 × 2_501 = 50_020 > the smallest bond, 50_000.
+			(|p| p.max_job_fee = 2_501, JobsError::CollateralAboveMinBond),
+			(
+				|p| p.challenge_bond = 20_001,
+				JobsError::ChallengeBondTooHigh,
 			),
 			(|p| p.jury_size = 4, JobsError::BadJurySize),
 			(|p| p.jury_size = 7, JobsError::BadJurySize),
-			(|p| p.challenge_window = 1, JobsError::WindowTooShort),
-			(|p| p.execution_window = 0, JobsError::WindowTooShort),
+			(
+				|p| p.execution_window = 1,
+				JobsError::ExecutionWindowTooShort,
+			),
+			(
+				|p| p.challenge_window = 1,
+				JobsError::ChallengeWindowTooShort,
+			),
+			(
+				|p| p.challenge_commit_ttl = 1,
+				JobsError::ChallengeWindowTooShort,
+			),
+			(|p| p.jury_commit_window = 0, JobsError::JuryWindowTooShort),
+			(|p| p.jury_reveal_window = 0, JobsError::JuryWindowTooShort),
+			(|p| p.council_window = 1, JobsError::CouncilWindowTooShort),
+			(|p| p.result_retention = 0, JobsError::RetentionOutOfBounds),
+			(
+				|p| p.result_retention = 1_001,
+				JobsError::RetentionOutOfBounds,
+			),
 			(|p| p.execution_window = 20, JobsError::LifetimeTooLong),
 			(
 				|p| p.winner_share = Perbill::from_percent(80),
@@ -336,8 +445,15 @@ fn the_council_changes_parameters_but_not_to_ones_where_cheating_pays() {
 			change(&mut params);
 			assert_noop!(Jobs::set_params(RuntimeOrigin::root(), params), error);
 		}
+		// Each bound itself is allowed.
 		let mut better = ok;
-		better.max_job_fee = 2_499;
+		better.max_job_fee = 2_500;
+		better.challenge_bond = 20 * 2_500;
+		better.audit_rate = Perbill::from_percent(50);
+		better.missed_deadline_multiple = 10;
+		better.slash_juror_silent = Perbill::from_percent(10);
+		better.protocol_share = Perbill::from_percent(50);
+		better.winner_share = Perbill::from_percent(10);
 		assert_ok!(Jobs::set_params(RuntimeOrigin::root(), better.clone()));
 		assert_eq!(crate::Params::<Test>::get(), better);
 	});
@@ -365,12 +481,11 @@ fn audits_catch_a_worker_that_always_lies_at_the_audit_rate() {
 		const RUN: usize = 10;
 		let rate = 20u32;
 		let liar: AccountId = 1;
-		// A large bond draws the liar for most jobs; a negligible slash keeps it in the game.
+		// A large bond draws the liar for most jobs and keeps it in the game.
 		register_with_bond(liar, ENDOWMENT / 2, &[GENERATE]);
 		register_all(&[2, 3, 4]);
 		set_params(|p| {
 			p.audit_rate = Perbill::from_percent(rate);
-			p.slash_wrong_result = Perbill::from_parts(1);
 		});
 		let truth = answer("4");
 		let lie = answer("5");
@@ -485,7 +600,7 @@ fn a_jury_over_an_embedding_upholds_a_close_claim_and_rejects_a_far_one() {
 			assert_ne!(truth.hash(), claim.hash(), "the bits differ either way");
 			assert_eq!(faults(worker, FaultKind::WrongResult), u32::from(far));
 			if far {
-				assert_eq!(stake(worker), BOND / 2);
+				assert_eq!(stake(worker), BOND - 20 * 100);
 				assert!(matches!(
 					status(job_id),
 					JobStatus::Refunded {
