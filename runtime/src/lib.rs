@@ -11,11 +11,15 @@
 //! | `Grandpa` | 3 | finality |
 //! | `Balances` | 4 | the native token, VRT; holds for bonds and escrow |
 //! | `TransactionPayment` | 5 | transaction fees, paid into the treasury |
-//! | `Sudo` | 6 | a superuser for development chains only |
+//! | `Sudo` | 6 | a superuser for development chains only (the `live` preset sets no key) |
 //! | `Council` | 7 | the council's motions and votes (`pallet-collective`) |
 //! | `CouncilMembership` | 8 | who sits on the council (`pallet-membership`) |
 //! | `Treasury` | 9 | the pot that fees and slashes flow into; council spends from it |
 //! | `Models` | 10 | the model registry: proposals, council approval, versions, retirement |
+//! | `Workers` | 11 | compute providers: bonds, capacity, stake-weighted draws, slashing |
+//! | `Jobs` | 12 | the inference-job market: fees, assignment, results, challenges, juries |
+//! | `Preimage` | 13 | call preimages, for the council's path to root |
+//! | `Whitelist` | 14 | the council's path to root without sudo (see `configs::root`) |
 //!
 //! The consensus wiring (`Aura` and `Grandpa` authorities set at genesis) is kept separate from the
 //! rest so a council-managed validator set (`pallet-session`) can replace it without touching the
@@ -27,6 +31,15 @@
 // The WebAssembly blob built by `build.rs`, for the node to embed.
 #[cfg(feature = "std")]
 include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+/// The same runtime one `spec_version` later, as WebAssembly (`WASM_BINARY`, compressed; `None`
+/// under `SKIP_WASM_BUILD`): the blob the end-to-end test of a runtime upgrade through the council
+/// enacts (`node/tests/e2e_upgrade.rs`). Not for production: a real upgrade is built from its
+/// release's own source.
+#[cfg(feature = "std")]
+pub mod upgrade_test {
+	include!(concat!(env!("OUT_DIR"), "/verity_runtime_next"));
+}
 
 extern crate alloc;
 
@@ -66,19 +79,32 @@ pub mod opaque {
 
 pub use opaque::SessionKeys;
 
-/// Identifies this runtime to nodes and clients. Bump `spec_version` on every change of logic,
-/// `transaction_version` on every change of call indices or transaction format.
-#[sp_version::runtime_version]
-pub const VERSION: RuntimeVersion = RuntimeVersion {
-	spec_name: Cow::Borrowed("verity"),
-	impl_name: Cow::Borrowed("verity-node"),
-	authoring_version: 1,
-	spec_version: 107,
-	impl_version: 1,
-	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
-	system_version: 1,
-};
+/// Declares [`VERSION`] with the given `spec_version` (the runtime-version attribute needs a
+/// literal).
+macro_rules! runtime_version {
+	($spec_version:tt) => {
+		/// Identifies this runtime to nodes and clients. Bump `spec_version` on every change of
+		/// logic, `transaction_version` on every change of call indices or transaction format.
+		#[sp_version::runtime_version]
+		pub const VERSION: RuntimeVersion = RuntimeVersion {
+			spec_name: Cow::Borrowed("verity"),
+			impl_name: Cow::Borrowed("verity-node"),
+			authoring_version: 1,
+			spec_version: $spec_version,
+			impl_version: 1,
+			apis: apis::RUNTIME_API_VERSIONS,
+			transaction_version: 1,
+			system_version: 1,
+		};
+	};
+}
+
+#[cfg(not(feature = "spec-next"))]
+runtime_version!(107);
+// The same runtime one `spec_version` later, built by `build.rs` only for the end-to-end test of a
+// runtime upgrade through the council ([`upgrade_test`]). Keep it one above the line before.
+#[cfg(feature = "spec-next")]
+runtime_version!(108);
 
 /// A block header.
 pub type Header = generic::Header<BlockNumber, sp_runtime::traits::BlakeTwo256>;
