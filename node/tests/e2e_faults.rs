@@ -468,6 +468,35 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
 		verity_primitives::policy::check(model.policy(), &claimed, &local).is_err(),
 		"the liar's output differs from local inference beyond model {model_id}'s policy"
 	);
+	// `verity job verify` sees it too: the receipt is the liar's own, valid, but the output is
+	// not what the model computes.
+	let verify = std::process::Command::new(common::verity_binary())
+		.args([
+			"job",
+			"verify",
+			&job_id.to_string(),
+			"--json",
+			"--url",
+			&honest.ws_url(),
+		])
+		.arg("--models-dir")
+		.arg(&models_dir)
+		.output()
+		.expect("verity runs");
+	let report: serde_json::Value = serde_json::from_slice(&verify.stdout).expect("a JSON verdict");
+	assert_eq!(verify.status.code(), Some(1), "MISMATCH exits 1: {report}");
+	assert_eq!(report["verdict"], "MISMATCH", "{report}");
+	assert_eq!(
+		report["receipt"],
+		"valid (ed25519, the worker's registered key)"
+	);
+	assert_eq!(
+		report["local_output"],
+		format!(
+			"0x{}",
+			verity_inference::digest::to_hex(local.hash().as_bytes())
+		)
+	);
 
 	// Charlie challenges: commit, then reveal in a later block.
 	let charlie = dev::charlie();

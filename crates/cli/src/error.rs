@@ -9,4 +9,32 @@ pub enum CliError {
 	/// The output could not be written.
 	#[error("cannot write the output: {0}")]
 	Output(#[from] std::io::Error),
+	/// An amount without a unit, or malformed.
+	#[error(transparent)]
+	Amount(#[from] crate::amount::AmountError),
+	/// The node did not answer.
+	#[error("cannot reach the node at {url}: {error}")]
+	Unreachable {
+		/// The endpoint tried.
+		url: String,
+		/// What went wrong.
+		error: String,
+	},
+	/// No signer, or one that cannot be read (the secret is never printed).
+	#[error("{0}")]
+	Signer(String),
+	/// The chain answered something unexpected, or a request failed.
+	#[error("{0}")]
+	Chain(String),
+	/// The chain refused the transaction: the pallet error's name and documentation.
+	#[error("refused by the chain: {error}{}", if docs.is_empty() { String::new() } else { format!(" ({docs})") })]
+	Refused {
+		/// `Pallet::Error`.
+		error: String,
+		/// The error's documentation from the metadata.
+		docs: String,
+	},
+	/// Bad input: an unknown model or job, an input the model does not take.
+	#[error("{0}")]
+	Usage(String),
 }

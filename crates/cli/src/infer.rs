@@ -26,9 +26,6 @@ pub struct InferArgs {
 	/// The most tokens to generate.
 	#[arg(long, default_value_t = 64)]
 	max_tokens: u32,
-	/// Print the output as JSON (token ids, text, embeddings, hashes).
-	#[arg(long)]
-	json: bool,
 	/// The models folder (default: $VERITY_MODELS, else ~/.cache/verity/models).
 	#[arg(long)]
 	models_dir: Option<PathBuf>,
@@ -38,7 +35,7 @@ pub struct InferArgs {
 }
 
 /// Runs the command; an error is printed by `main` as one line.
-pub fn run(args: InferArgs) -> Result<(), CliError> {
+pub fn run(args: InferArgs, json: bool) -> Result<(), CliError> {
 	if let Some(threads) = args.threads {
 		// Before any tensor operation: candle's pools read these once per process.
 		std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
@@ -63,7 +60,7 @@ pub fn run(args: InferArgs) -> Result<(), CliError> {
 	let mut model = LoadedModel::load(id, &models_dir)?;
 	let output = model.run(&input)?;
 	let mut stdout = std::io::stdout().lock();
-	if args.json {
+	if json {
 		writeln!(stdout, "{}", json_report(id, &input, &output))?;
 	} else {
 		write_plain(&mut stdout, &output)?;

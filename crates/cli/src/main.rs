@@ -1,10 +1,15 @@
 //! `verity`: Verity's command line.
 //!
-//! First command: `verity infer`, which runs a catalog model locally, exactly as a worker or a
-//! verifier does, and prints the output and its hash. Later commands talk to the chain.
+//! `verity infer` runs a catalog model locally, exactly as a worker or a verifier does. The chain
+//! commands talk to a node over its WebSocket RPC (subxt): `verity models` reads the registry,
+//! `verity job` submits, shows and verifies jobs.
 
+mod amount;
+mod chain;
 mod error;
 mod infer;
+mod job;
+mod models;
 
 use std::process::ExitCode;
 
@@ -16,21 +21,40 @@ use clap::{Parser, Subcommand};
 struct Cli {
 	#[command(subcommand)]
 	command: Command,
+	#[command(flatten)]
+	chain: chain::ChainArgs,
+	/// Print JSON (one object or array) instead of text, for scripts.
+	#[arg(long, global = true)]
+	json: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
 	/// Run a model locally on a prompt or texts and print the output and its hash.
 	Infer(infer::InferArgs),
+	/// The model registry.
+	#[command(subcommand)]
+	Models(models::ModelsCommand),
+	/// Jobs: submit, show, verify.
+	#[command(subcommand)]
+	Job(job::JobCommand),
 }
 
 fn main() -> ExitCode {
 	let cli = Cli::parse();
 	let result = match cli.command {
-		Command::Infer(args) => infer::run(args),
+		Command::Infer(args) => infer::run(args, cli.json).map(|()| ExitCode::SUCCESS),
+		Command::Models(command) => runtime().and_then(|runtime| {
+			runtime
+				.block_on(models::run(command, &cli.chain, cli.json))
+				.map(|()| ExitCode::SUCCESS)
+		}),
+		Command::Job(command) => {
+			runtime().and_then(|runtime| runtime.block_on(job::run(command, &cli.chain, cli.json)))
+		}
 	};
 	match result {
-		Ok(()) => ExitCode::SUCCESS,
+		Ok(code) => code,
 		// The reader went away (`verity infer … | head`): nothing left to tell anyone.
 		Err(error::CliError::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
 			ExitCode::SUCCESS
@@ -40,4 +64,12 @@ fn main() -> ExitCode {
 			ExitCode::FAILURE
 		}
 	}
+}
+
+/// The async runtime of the chain commands.
+fn runtime() -> Result<tokio::runtime::Runtime, error::CliError> {
+	tokio::runtime::Builder::new_current_thread()
+		.enable_all()
+		.build()
+		.map_err(error::CliError::Output)
 }

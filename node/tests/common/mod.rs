@@ -18,6 +18,17 @@ pub fn node_binary() -> &'static str {
 	env!("CARGO_BIN_EXE_verity-node")
 }
 
+/// The `verity` command line cargo built next to the node (`cargo test --workspace` builds both).
+pub fn verity_binary() -> PathBuf {
+	let path = PathBuf::from(node_binary()).with_file_name("verity");
+	assert!(
+		path.is_file(),
+		"{} is missing: build the workspace (cargo test --workspace builds it)",
+		path.display()
+	);
+	path
+}
+
 /// A port nobody listens on right now (the OS picks it; we release it for the node).
 pub fn free_port() -> u16 {
 	TcpListener::bind("127.0.0.1:0")

@@ -1,0 +1,165 @@
+//! The chain client of the chain commands: the connection, the signer, storage reads decoded into
+//! the pallets' own types, and transactions whose failures are reported by their pallet error's
+//! name and documentation from the metadata.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use codec::Decode;
+use subxt::{
+	dynamic::{self, Value},
+	error::{DispatchError, TransactionEventsError},
+	ext::frame_decode::storage::{IntoDecodableValues, IntoEncodableValues},
+	extrinsics::ExtrinsicEvents,
+	transactions::Payload,
+	OnlineClient, PolkadotConfig,
+};
+use subxt_signer::{sr25519::Keypair, SecretUri};
+
+use crate::error::CliError;
+
+/// A client of a Verity node.
+pub type Api = OnlineClient<PolkadotConfig>;
+
+/// Where the chain is and who signs: the options every chain command takes.
+#[derive(Args, Clone)]
+pub struct ChainArgs {
+	/// The node's WebSocket RPC endpoint.
+	#[arg(long, global = true, default_value = "ws://127.0.0.1:9944")]
+	pub url: String,
+	/// A development account to sign with (`//Alice`, `//Bob//worker`). Real secrets never go on
+	/// the command line (shell history, `ps`): put them in $VERITY_SURI or in a file.
+	#[arg(long, global = true)]
+	pub suri: Option<String>,
+	/// A file holding the signer's secret URI (a mnemonic, a hex seed or a dev URI).
+	#[arg(long, global = true)]
+	pub suri_file: Option<PathBuf>,
+}
+
+impl ChainArgs {
+	/// Connects to the node.
+	pub async fn connect(&self) -> Result<Api, CliError> {
+		let unreachable = |error: String| CliError::Unreachable {
+			url: self.url.clone(),
+			error,
+		};
+		if self.url.starts_with("ws://") || self.url.starts_with("http://") {
+			Api::from_insecure_url(&self.url)
+				.await
+				.map_err(|e| unreachable(e.to_string()))
+		} else {
+			Api::from_url(&self.url)
+				.await
+				.map_err(|e| unreachable(e.to_string()))
+		}
+	}
+
+	/// The signer: `--suri` (development URIs only), else `--suri-file`, else `$VERITY_SURI`.
+	/// The secret itself never appears in an error.
+	pub fn signer(&self) -> Result<Keypair, CliError> {
+		let (uri, from) = if let Some(uri) = &self.suri {
+			if !uri.starts_with("//") {
+				return Err(CliError::Signer(
+					"--suri takes only development URIs such as //Alice; put a real secret in \
+					 $VERITY_SURI or in a file given with --suri-file"
+						.into(),
+				));
+			}
+			(uri.clone(), "--suri")
+		} else if let Some(path) = &self.suri_file {
+			let text = std::fs::read_to_string(path).map_err(|e| {
+				CliError::Signer(format!("cannot read --suri-file {}: {e}", path.display()))
+			})?;
+			(text.trim().to_string(), "--suri-file")
+		} else if let Ok(uri) = std::env::var("VERITY_SURI") {
+			(uri.trim().to_string(), "$VERITY_SURI")
+		} else {
+			return Err(CliError::Signer(
+				"this command signs a transaction: give --suri //Alice (development), \
+				 --suri-file PATH or $VERITY_SURI"
+					.into(),
+			));
+		};
+		let parsed: SecretUri = uri
+			.parse()
+			.map_err(|_| CliError::Signer(format!("the secret URI in {from} is malformed")))?;
+		Keypair::from_uri(&parsed)
+			.map_err(|_| CliError::Signer(format!("the secret URI in {from} is not a valid key")))
+	}
+}
+
+/// Reads a storage entry at the finalized head and decodes it into `V`, the pallet's own type
+/// (so a layout this CLI does not know is an error, never a wrong reading); `None` if absent.
+pub async fn read<K, V>(api: &Api, pallet: &str, entry: &str, key: K) -> Result<Option<V>, CliError>
+where
+	K: IntoEncodableValues + IntoDecodableValues,
+	V: Decode,
+{
+	let at = api
+		.at_current_block()
+		.await
+		.map_err(|e| CliError::Chain(e.to_string()))?;
+	let address = dynamic::storage::<K, Value>(pallet, entry);
+	let Some(value) = at
+		.storage()
+		.try_fetch(address, key)
+		.await
+		.map_err(|e| CliError::Chain(e.to_string()))?
+	else {
+		return Ok(None);
+	};
+	V::decode(&mut value.bytes()).map(Some).map_err(|e| {
+		CliError::Chain(format!(
+			"{pallet}::{entry} does not decode as this CLI expects ({e}): is the CLI as new as \
+			 the node?"
+		))
+	})
+}
+
+/// Signs `call` with `signer`, waits until its block is finalized, and returns its events, or
+/// the pallet error (name and documentation) that refused it.
+pub async fn submit(
+	api: &Api,
+	call: &impl Payload,
+	signer: &Keypair,
+) -> Result<ExtrinsicEvents<PolkadotConfig>, CliError> {
+	let rpc = |e: String| CliError::Chain(e);
+	let in_block = api
+		.at_current_block()
+		.await
+		.map_err(|e| rpc(e.to_string()))?
+		.transactions()
+		.sign_and_submit_then_watch_default(call, signer)
+		.await
+		.map_err(|e| rpc(format!("the node refused the transaction: {e}")))?
+		.wait_for_finalized()
+		.await
+		.map_err(|e| rpc(e.to_string()))?;
+	in_block
+		.wait_for_success()
+		.await
+		.map_err(|error| match error {
+			TransactionEventsError::ExtrinsicFailed(DispatchError::Module(module)) => {
+				match module.details() {
+					Ok(details) => CliError::Refused {
+						error: format!("{}::{}", details.pallet.name(), details.variant.name),
+						docs: details.variant.docs.join(" "),
+					},
+					Err(_) => CliError::Refused {
+						error: module.details_string(),
+						docs: String::new(),
+					},
+				}
+			}
+			TransactionEventsError::ExtrinsicFailed(other) => CliError::Refused {
+				error: format!("{other:?}"),
+				docs: other.to_string(),
+			},
+			other => rpc(other.to_string()),
+		})
+}
+
+/// A dynamic call value, for `submit`.
+pub fn call(pallet: &str, name: &str, fields: Vec<Value>) -> impl Payload {
+	dynamic::transaction(pallet, name, fields)
+}
