@@ -102,7 +102,9 @@ fn json_report(id: ModelId, input: &JobInput, output: &JobOutput) -> serde_json:
 	report
 }
 
-fn write_plain(out: &mut impl Write, output: &JobOutput) -> std::io::Result<()> {
+/// Writes `output` as text: the generated text and its token count, or the first values of each
+/// embedding; then its output hash.
+pub(crate) fn write_plain(out: &mut impl Write, output: &JobOutput) -> std::io::Result<()> {
 	match output {
 		JobOutput::Generated { token_ids, text } => {
 			writeln!(out, "{}", String::from_utf8_lossy(text))?;

@@ -16,7 +16,7 @@ use verity_primitives::{
 	AccountId, Balance, BlockNumber, Hash,
 };
 
-use crate::{amount, chain, error::CliError, models};
+use crate::{amount, chain, error::CliError, infer, models};
 
 /// A job of the Verity runtime.
 pub type Job = pallet_jobs::Job<AccountId, Balance, BlockNumber>;
@@ -136,26 +136,6 @@ fn output_json(output: &JobOutput) -> serde_json::Value {
 	}
 }
 
-fn print_output(output: &JobOutput) {
-	match output {
-		JobOutput::Generated { text, .. } => println!("{}", String::from_utf8_lossy(text)),
-		JobOutput::Embedded { embeddings } => {
-			for (index, embedding) in embeddings.iter().enumerate() {
-				let head: Vec<String> = embedding
-					.values()
-					.take(4)
-					.map(|v| format!("{v:.6}"))
-					.collect();
-				println!(
-					"embedding {index}: dim {} [{}, …]",
-					embedding.dim(),
-					head.join(", ")
-				);
-			}
-		}
-	}
-}
-
 /// Runs `verity job …`; returns the exit code.
 pub async fn run(
 	command: JobCommand,
@@ -193,8 +173,7 @@ pub async fn run(
 				);
 				println!("input hash  {}", hex(&job.input_hash));
 				if let Some(result) = &result {
-					println!("output hash {}", hex(&result.output_hash));
-					print_output(&result.output);
+					infer::write_plain(&mut std::io::stdout().lock(), &result.output)?;
 				}
 			}
 			Ok(ExitCode::SUCCESS)
@@ -286,8 +265,7 @@ async fn submit(
 						})
 					);
 				} else {
-					print_output(&result.output);
-					println!("output hash: {}", hex(&result.output_hash));
+					infer::write_plain(&mut std::io::stdout().lock(), &result.output)?;
 				}
 				return Ok(ExitCode::SUCCESS);
 			}
@@ -321,7 +299,7 @@ fn input_value(input: &JobInput) -> Value {
 			"Embed",
 			[(
 				"texts",
-				Value::unnamed_composite(texts.iter().map(|text| Value::from_bytes(text))),
+				Value::unnamed_composite(texts.iter().map(Value::from_bytes)),
 			)],
 		),
 	}
