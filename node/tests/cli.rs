@@ -20,19 +20,23 @@ fn unknown_chain_is_a_clear_error_with_nonzero_exit() {
 	);
 }
 
-#[test]
-fn local_chain_spec_has_four_authorities_and_token_properties() {
+/// The chain spec `verity-node build-spec --chain CHAIN` prints, parsed.
+fn chain_spec(chain: &str) -> serde_json::Value {
 	let output = Command::new(node_binary())
-		.args(["build-spec", "--chain", "local"])
+		.args(["build-spec", "--chain", chain])
 		.output()
 		.expect("verity-node runs");
 	assert!(
 		output.status.success(),
-		"build-spec fails: {}",
+		"build-spec --chain {chain} fails: {}",
 		String::from_utf8_lossy(&output.stderr)
 	);
-	let spec: serde_json::Value =
-		serde_json::from_slice(&output.stdout).expect("a JSON chain spec");
+	serde_json::from_slice(&output.stdout).expect("a JSON chain spec")
+}
+
+#[test]
+fn local_chain_spec_has_four_authorities_and_token_properties() {
+	let spec = chain_spec("local");
 	assert_eq!(spec["id"], "verity_local");
 	assert_eq!(spec["properties"]["tokenSymbol"], "VRT");
 	assert_eq!(spec["properties"]["tokenDecimals"], 12);
@@ -134,17 +138,7 @@ fn the_fault_injection_flag_needs_worker() {
 /// operators write those into the chain-spec file), and it is a `Live` chain.
 #[test]
 fn live_template_has_no_sudo_and_names_nobody() {
-	let output = Command::new(node_binary())
-		.args(["build-spec", "--chain", "live-template"])
-		.output()
-		.expect("verity-node runs");
-	assert!(
-		output.status.success(),
-		"build-spec fails: {}",
-		String::from_utf8_lossy(&output.stderr)
-	);
-	let spec: serde_json::Value =
-		serde_json::from_slice(&output.stdout).expect("a JSON chain spec");
+	let spec = chain_spec("live-template");
 	assert_eq!(spec["chainType"], "Live");
 	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
 	assert_eq!(patch["sudo"]["key"], serde_json::Value::Null, "no sudo key");
