@@ -17,7 +17,7 @@ export CARGO_TARGET_DIR="${VERITY_BENCH_TARGET_DIR:-${CARGO_TARGET_DIR%/}-bench}
 STEPS="${STEPS:-50}"
 REPEAT="${REPEAT:-20}"
 PALLETS=("$@")
-[ ${#PALLETS[@]} -gt 0 ] || PALLETS=(pallet_models pallet_workers pallet_jobs)
+[ ${#PALLETS[@]} -gt 0 ] || PALLETS=(pallet_models pallet_workers pallet_jobs pallet_validators)
 
 # frame-benchmarking-cli depends on a test runtime for storage benchmarks, whose WebAssembly build
 # fails under WASM_BUILD_WORKSPACE_HINT (it is not in this workspace); `benchmark pallet` never

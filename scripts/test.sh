@@ -22,7 +22,7 @@ timed tests cargo test --release --locked --workspace -- --skip e2e_
 stage "pallet benchmark tests (budget: 3 min cold, seconds warm)"
 # The benchmarks of every pallet run once each in the pallet's mock runtime. Only the pallets are
 # built with runtime-benchmarks here; the node and runtime keep their production features.
-timed benchmarks cargo test --release --locked -p pallet-models -p pallet-workers -p pallet-jobs \
+timed benchmarks cargo test --release --locked -p pallet-models -p pallet-workers -p pallet-jobs -p pallet-validators \
 	--features runtime-benchmarks \
 	-- benchmarking
 

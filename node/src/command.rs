@@ -1,5 +1,7 @@
 //! Dispatches the command line: run the node, or one of the maintenance subcommands.
 
+use std::sync::Arc;
+
 use sc_cli::SubstrateCli;
 use sc_service::PartialComponents;
 use verity_runtime::opaque::Block;
@@ -113,8 +115,10 @@ pub fn run() -> sc_cli::Result<()> {
 					backend,
 					..
 				} = service::new_partial(&config)?;
-				// GRANDPA keeps its own records of finalized blocks; revert them too.
-				let aux_revert = Box::new(|client, _, blocks| {
+				// BABE (epoch changes, block weights) and GRANDPA (finalized blocks) keep their
+				// own records; revert them too.
+				let aux_revert = Box::new(|client: Arc<service::FullClient>, backend, blocks| {
+					sc_consensus_babe::revert(client.clone(), backend, blocks)?;
 					sc_consensus_grandpa::revert(client, blocks)?;
 					Ok(())
 				});

@@ -1,6 +1,6 @@
 //! `verity-node`: the Verity validator and worker binary.
 //!
-//! A Substrate node with Aura block production, GRANDPA finality, ParityDb storage, JSON-RPC on
+//! A Substrate node with BABE block production, GRANDPA finality, ParityDb storage, JSON-RPC on
 //! port 9944 and Prometheus metrics on port 9615. Run `verity-node --help` for every flag.
 
 mod chain_spec;

@@ -1,16 +1,19 @@
-//! Assembles the node: client and database, transaction pool, networking, Aura block
+//! Assembles the node: client and database, transaction pool, networking, BABE block
 //! production, GRANDPA finality, off-chain workers and RPC.
+//!
+//! Block import runs through BABE (slot claims, VRF, epoch changes) and then GRANDPA (authority
+//! set changes, justifications) before the client. Both detect equivocations and report them to
+//! the runtime with a key-ownership proof from the session history.
 
 use std::{sync::Arc, time::Duration};
 
 use futures::FutureExt;
 use sc_client_api::{Backend, BlockBackend};
-use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
+use sc_consensus_babe::{ImportQueueParams, SlotProportion};
 use sc_consensus_grandpa::SharedVoterState;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
-use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 use sp_core::crypto::Ss58Codec;
 use verity_inference_interface::{InferenceBackend, InferenceExt};
 use verity_primitives::keys::{RECEIPT_KEY_TYPE, WORKER_KEY_TYPE};
@@ -30,6 +33,29 @@ pub type FullClient =
 	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<HostFunctions>>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
+type FullGrandpaBlockImport =
+	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
+/// What creates BABE's inherent data for a block: its slot and the current time.
+type InherentDataCreator = fn(
+	<Block as sp_runtime::traits::Block>::Hash,
+	(),
+) -> futures::future::Ready<
+	Result<
+		(
+			sp_consensus_babe::inherents::InherentDataProvider,
+			sp_timestamp::InherentDataProvider,
+		),
+		Box<dyn std::error::Error + Send + Sync>,
+	>,
+>;
+/// The block import of a full node: BABE, then GRANDPA, then the client.
+type FullBabeBlockImport = sc_consensus_babe::BabeBlockImport<
+	Block,
+	FullClient,
+	FullGrandpaBlockImport,
+	InherentDataCreator,
+	FullSelectChain,
+>;
 
 /// Finality proofs are stored for every this many blocks (and for authority-set changes).
 const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
@@ -42,25 +68,34 @@ pub type Service = sc_service::PartialComponents<
 	sc_consensus::DefaultImportQueue<Block>,
 	sc_transaction_pool::TransactionPoolHandle<Block, FullClient>,
 	(
-		sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>,
+		FullBabeBlockImport,
+		sc_consensus_babe::BabeLink<Block>,
+		sc_consensus_babe::BabeWorkerHandle<Block>,
 		sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>,
 		Option<Telemetry>,
 	),
 >;
 
-/// Aura's inherent data for a block: the current time and the slot it falls in.
-fn aura_inherent_data(
-	slot_duration: sp_consensus_aura::SlotDuration,
-) -> (
-	sp_consensus_aura::inherents::InherentDataProvider,
-	sp_timestamp::InherentDataProvider,
-) {
+/// BABE's inherent data for a block: the slot that the current time falls in, and the time. The
+/// slot length is the runtime's ([`verity_primitives::time::SLOT_DURATION`]).
+fn babe_inherent_data(
+	_parent: <Block as sp_runtime::traits::Block>::Hash,
+	_: (),
+) -> futures::future::Ready<
+	Result<
+		(
+			sp_consensus_babe::inherents::InherentDataProvider,
+			sp_timestamp::InherentDataProvider,
+		),
+		Box<dyn std::error::Error + Send + Sync>,
+	>,
+> {
 	let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-	let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+	let slot = sp_consensus_babe::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 		*timestamp,
-		slot_duration,
+		sp_consensus_babe::SlotDuration::from_millis(verity_primitives::time::SLOT_DURATION),
 	);
-	(slot, timestamp)
+	futures::future::ready(Ok((slot, timestamp)))
 }
 
 /// Builds the client, database, transaction pool and import queue.
@@ -114,28 +149,34 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		telemetry.as_ref().map(|x| x.handle()),
 	)?;
 
-	let cidp_client = client.clone();
-	let import_queue =
-		sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
-			block_import: grandpa_block_import.clone(),
-			justification_import: Some(Box::new(grandpa_block_import.clone())),
-			client: client.clone(),
-			create_inherent_data_providers: move |parent_hash, _| {
-				let cidp_client = cidp_client.clone();
-				async move {
-					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
-						&*cidp_client,
-						parent_hash,
-					)?;
-					Ok(aura_inherent_data(slot_duration))
-				}
-			},
-			spawner: &task_manager.spawn_essential_handle(),
-			registry: config.prometheus_registry(),
-			check_for_equivocation: Default::default(),
-			telemetry: telemetry.as_ref().map(|x| x.handle()),
-			compatibility_mode: Default::default(),
-		})?;
+	let babe_config = sc_consensus_babe::configuration(&*client)?;
+	if babe_config.slot_duration != verity_primitives::time::SLOT_DURATION {
+		return Err(ServiceError::Other(format!(
+			"the runtime's slot is {} ms, the node's {} ms",
+			babe_config.slot_duration,
+			verity_primitives::time::SLOT_DURATION
+		)));
+	}
+	let slot_duration = babe_config.slot_duration();
+	let (block_import, babe_link) = sc_consensus_babe::block_import(
+		babe_config,
+		grandpa_block_import.clone(),
+		client.clone(),
+		babe_inherent_data as InherentDataCreator,
+		select_chain.clone(),
+		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+	)?;
+
+	let (import_queue, babe_worker_handle) = sc_consensus_babe::import_queue(ImportQueueParams {
+		link: babe_link.clone(),
+		block_import: block_import.clone(),
+		justification_import: Some(Box::new(grandpa_block_import)),
+		client: client.clone(),
+		slot_duration,
+		spawner: &task_manager.spawn_essential_handle(),
+		registry: config.prometheus_registry(),
+		telemetry: telemetry.as_ref().map(|x| x.handle()),
+	})?;
 
 	Ok(sc_service::PartialComponents {
 		client,
@@ -145,7 +186,13 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (grandpa_block_import, grandpa_link, telemetry),
+		other: (
+			block_import,
+			babe_link,
+			babe_worker_handle,
+			grandpa_link,
+			telemetry,
+		),
 	})
 }
 
@@ -187,7 +234,7 @@ pub fn new_full<
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (block_import, grandpa_link, mut telemetry),
+		other: (block_import, babe_link, babe_worker_handle, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
@@ -285,6 +332,16 @@ pub fn new_full<
 		);
 	}
 
+	// BABE's epoch worker (spawned by the import queue as an essential task) answers requests for
+	// epoch data through its handles and stops when the last handle is dropped, which would stop
+	// the node. No RPC asks it yet (there is no BABE RPC), so a task of its own keeps the handle.
+	task_manager
+		.spawn_handle()
+		.spawn("babe-worker-handle", None, async move {
+			let _handle = babe_worker_handle;
+			futures::future::pending::<()>().await
+		});
+
 	let role = config.role;
 	let force_authoring = config.force_authoring;
 	let name = config.network.node_name.clone();
@@ -328,34 +385,29 @@ pub fn new_full<
 			telemetry.as_ref().map(|x| x.handle()),
 		);
 
-		let slot_duration = sc_consensus_aura::slot_duration::<AuraId, _, _>(&*client)?;
-
-		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
-			StartAuraParams {
-				slot_duration,
-				client,
-				select_chain,
-				block_import,
-				proposer_factory,
-				create_inherent_data_providers: move |_, ()| async move {
-					Ok(aura_inherent_data(slot_duration))
-				},
-				force_authoring,
-				backoff_authoring_blocks: Option::<()>::None,
-				keystore: keystore_container.keystore(),
-				sync_oracle: sync_service.clone(),
-				justification_sync_link: sync_service.clone(),
-				block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
-				max_block_proposal_slot_portion: None,
-				telemetry: telemetry.as_ref().map(|x| x.handle()),
-				compatibility_mode: Default::default(),
-			},
-		)?;
+		let babe = sc_consensus_babe::start_babe(sc_consensus_babe::BabeParams {
+			keystore: keystore_container.keystore(),
+			client,
+			select_chain,
+			env: proposer_factory,
+			block_import,
+			sync_oracle: sync_service.clone(),
+			justification_sync_link: sync_service.clone(),
+			create_inherent_data_providers: babe_inherent_data as InherentDataCreator,
+			force_authoring,
+			backoff_authoring_blocks: Option::<()>::None,
+			babe_link,
+			block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
+			max_block_proposal_slot_portion: None,
+			telemetry: telemetry.as_ref().map(|x| x.handle()),
+		})?;
 
 		// Block authoring is essential: if it fails, the node stops.
-		task_manager
-			.spawn_essential_handle()
-			.spawn_blocking("aura", Some("block-authoring"), aura);
+		task_manager.spawn_essential_handle().spawn_blocking(
+			"babe-proposer",
+			Some("block-authoring"),
+			babe,
+		);
 	}
 
 	if enable_grandpa {

@@ -41,14 +41,18 @@ fn local_chain_spec_has_four_authorities_and_token_properties() {
 	assert_eq!(spec["properties"]["tokenSymbol"], "VRT");
 	assert_eq!(spec["properties"]["tokenDecimals"], 12);
 	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
+	// BABE's and GRANDPA's authorities come from the session keys, not their own lists.
+	assert_eq!(patch["session"]["keys"].as_array().map(Vec::len), Some(4));
 	assert_eq!(
-		patch["aura"]["authorities"].as_array().map(Vec::len),
+		patch["validators"]["validators"].as_array().map(Vec::len),
 		Some(4)
 	);
+	assert_eq!(patch["validators"]["sessionLength"], 6);
 	assert_eq!(
-		patch["grandpa"]["authorities"].as_array().map(Vec::len),
-		Some(4)
+		patch["babe"]["epochConfig"]["allowed_slots"],
+		"PrimaryAndSecondaryVRFSlots"
 	);
+	assert!(patch.get("aura").is_none());
 }
 
 #[test]
@@ -143,7 +147,7 @@ fn live_template_has_no_sudo_and_names_nobody() {
 	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
 	assert_eq!(patch["sudo"]["key"], serde_json::Value::Null, "no sudo key");
 	for absent in [
-		"aura",
+		"session",
 		"grandpa",
 		"councilMembership",
 		"balances",
@@ -152,4 +156,16 @@ fn live_template_has_no_sudo_and_names_nobody() {
 		assert!(patch.get(absent).is_none(), "the template sets no {absent}");
 	}
 	assert_eq!(patch["models"]["models"].as_array().map(Vec::len), Some(2));
+	assert!(
+		patch["validators"].get("validators").is_none(),
+		"the template names no validator"
+	);
+	assert_eq!(
+		patch["validators"]["sessionLength"], 600,
+		"one-hour sessions"
+	);
+	assert_eq!(
+		patch["babe"]["epochConfig"]["allowed_slots"],
+		"PrimaryAndSecondaryVRFSlots"
+	);
 }

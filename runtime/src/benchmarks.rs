@@ -11,6 +11,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_models, Models]
 	[pallet_workers, Workers]
 	[pallet_jobs, Jobs]
+	[pallet_validators, Validators]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

@@ -15,7 +15,7 @@ use pallet_grandpa::AuthorityId as GrandpaId;
 use pallet_jobs::JobParams;
 use pallet_models::{GoldenVectors, ModelInfo};
 use serde_json::Value;
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_babe::AuthorityId as BabeId;
 use sp_core::{hex2array, H256};
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
@@ -30,8 +30,10 @@ use verity_primitives::{
 };
 
 use crate::{
-	AccountId, Balance, BalancesConfig, CouncilMembershipConfig, JobsConfig, ModelsConfig,
-	RuntimeGenesisConfig, SudoConfig, WorkersConfig,
+	configs::consensus::{BABE_GENESIS_EPOCH_CONFIG, DEV_SESSION_LENGTH, LIVE_SESSION_LENGTH},
+	AccountId, BabeConfig, Balance, BalancesConfig, CouncilMembershipConfig, JobsConfig,
+	ModelsConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, ValidatorsConfig,
+	WorkersConfig,
 };
 
 /// What every well-known development account starts with: one million VRT.
@@ -85,16 +87,20 @@ pub const DEV_WORKERS: [DevWorker; 4] = [
 	},
 ];
 
-/// A validator's consensus keys.
+/// A validator: its account and its session keys.
 struct Authority {
-	aura: AuraId,
+	account: AccountId,
+	babe: BabeId,
 	grandpa: GrandpaId,
 }
 
 impl Authority {
+	/// The well-known development validator: account and BABE key from the sr25519 keyring,
+	/// GRANDPA key from the ed25519 one (what `--alice` … put into the keystore).
 	fn from_keyring(sr: Sr25519Keyring, ed: Ed25519Keyring) -> Self {
 		Self {
-			aura: sr.public().into(),
+			account: sr.to_account_id(),
+			babe: sr.public().into(),
 			grandpa: ed.public().into(),
 		}
 	}
@@ -185,7 +191,7 @@ pub fn reference_models() -> Vec<(ModelInfo<Balance>, GoldenVectors)> {
 	vec![(smollm2, smollm2_golden), (minilm, minilm_golden)]
 }
 
-/// The genesis state shared by the development presets: authorities, endowed accounts, a sudo
+/// The genesis state shared by the development presets: validators, endowed accounts, a sudo
 /// key, a council, the reference models (proposed by the sudo account, approved), and workers
 /// bonded and registered for every reference model.
 fn testnet_genesis(
@@ -232,16 +238,30 @@ fn testnet_genesis(
 			workers: bonded_workers
 		},
 		jobs: JobsConfig { params: job_params },
-		aura: pallet_aura::GenesisConfig {
-			authorities: authorities
-				.iter()
-				.map(|a| a.aura.clone())
-				.collect::<Vec<_>>(),
+		babe: BabeConfig {
+			epoch_config: BABE_GENESIS_EPOCH_CONFIG,
 		},
-		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: authorities
+		validators: ValidatorsConfig {
+			validators: authorities
 				.iter()
-				.map(|a| (a.grandpa.clone(), 1))
+				.map(|a| a.account.clone())
+				.collect::<Vec<_>>(),
+			session_length: DEV_SESSION_LENGTH,
+		},
+		// BABE's and GRANDPA's genesis authorities come from here, not from their own configs.
+		session: SessionConfig {
+			keys: authorities
+				.iter()
+				.map(|a| {
+					(
+						a.account.clone(),
+						a.account.clone(),
+						SessionKeys {
+							babe: a.babe.clone(),
+							grandpa: a.grandpa.clone(),
+						},
+					)
+				})
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(sudo) },
@@ -338,8 +358,10 @@ pub const LIVE_PRESET: &str = "live";
 /// `live`: the template of a network without sudo. It holds what every Verity network shares
 /// (the reference models, approved, and the live market parameters, which are also the runtime's
 /// defaults) and nothing that names a person: no sudo key, no authorities, no council, no
-/// balances, no workers. The operators fill in `aura.authorities`, `grandpa.authorities`,
-/// `councilMembership.members` and `balances.balances` in the chain-spec file.
+/// balances, no workers, no validators. The operators fill in `session.keys` (each validator's
+/// account and its BABE and GRANDPA keys), the same accounts in `validators.validators`,
+/// `councilMembership.members` and `balances.balances` in the chain-spec file. The session length
+/// (one hour) and BABE's epoch configuration are set here: neither can change once the chain runs.
 pub fn live_template_genesis() -> Value {
 	let treasury = crate::configs::governance::TreasuryAccount::get();
 	let approved_models = reference_models()
@@ -353,6 +375,12 @@ pub fn live_template_genesis() -> Value {
 		},
 		jobs: JobsConfig {
 			params: Some(crate::configs::jobs::live_params())
+		},
+		babe: BabeConfig {
+			epoch_config: BABE_GENESIS_EPOCH_CONFIG,
+		},
+		validators: ValidatorsConfig {
+			session_length: LIVE_SESSION_LENGTH,
 		},
 	})
 }
@@ -373,12 +401,9 @@ mod tests {
 	#[test]
 	fn local_testnet_has_four_authorities_and_dev_has_one() {
 		let local = local_testnet_genesis();
+		assert_eq!(local["session"]["keys"].as_array().map(Vec::len), Some(4));
 		assert_eq!(
-			local["aura"]["authorities"].as_array().map(Vec::len),
-			Some(4)
-		);
-		assert_eq!(
-			local["grandpa"]["authorities"].as_array().map(Vec::len),
+			local["validators"]["validators"].as_array().map(Vec::len),
 			Some(4)
 		);
 		assert_eq!(
@@ -386,7 +411,11 @@ mod tests {
 			Some(4)
 		);
 		let dev = development_config_genesis();
-		assert_eq!(dev["aura"]["authorities"].as_array().map(Vec::len), Some(1));
+		assert_eq!(dev["session"]["keys"].as_array().map(Vec::len), Some(1));
+		assert_eq!(
+			dev["validators"]["validators"].as_array().map(Vec::len),
+			Some(1)
+		);
 		assert_eq!(dev["workers"]["workers"].as_array().map(Vec::len), Some(1));
 		assert_eq!(
 			dev["councilMembership"]["members"].as_array().map(Vec::len),

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `System` | 0 | accounts, blocks, events |
 //! | `Timestamp` | 1 | block time, fed by an inherent |
-//! | `Aura` | 2 | block production by authority slots |
+//! | `Babe` | 2 | block production (BABE slots with VRF), the randomness of every block |
 //! | `Grandpa` | 3 | finality |
 //! | `Balances` | 4 | the native token, VRT; holds for bonds and escrow |
 //! | `TransactionPayment` | 5 | transaction fees, paid into the treasury |
@@ -20,10 +20,16 @@
 //! | `Jobs` | 12 | the inference-job market: fees, assignment, results, challenges, juries |
 //! | `Preimage` | 13 | call preimages, for the council's path to root |
 //! | `Whitelist` | 14 | the council's path to root without sudo (see `configs::root`) |
+//! | `Authorship` | 15 | the author of each block (the reporter of an equivocation) |
+//! | `Validators` | 16 | the validator set the council chooses; offences (`pallet-validators`) |
+//! | `Session` | 17 | sessions (= BABE epochs) and validators' session keys |
+//! | `Historical` | 18 | past sessions' validator sets, for equivocation proofs |
 //!
-//! The consensus wiring (`Aura` and `Grandpa` authorities set at genesis) is kept separate from the
-//! rest so a council-managed validator set (`pallet-session`) can replace it without touching the
-//! other pallets. The runtime never depends on the inference engine: models run off chain.
+//! The consensus wiring (`configs::consensus`) is kept apart from the rest: BABE and GRANDPA take
+//! their authorities from `Session`, whose validator set `Validators` manages by council motion.
+//! Declaration order matters there: `Babe` before `Session` (its epoch change drives the session's),
+//! and `Validators` before `Session` (the session's genesis asks it for the first set). The
+//! runtime never depends on the inference engine: models run off chain.
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime` and `impl_runtime_apis` expand to large recursive types.
 #![recursion_limit = "256"]
@@ -48,6 +54,8 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+#[cfg(test)]
+mod testing;
 pub mod weights;
 
 use alloc::{borrow::Cow, vec::Vec};
@@ -69,9 +77,10 @@ pub mod opaque {
 	pub type BlockId = generic::BlockId<Block>;
 
 	impl_opaque_keys! {
-		/// The keys a validator registers: one for block production, one for finality.
+		/// The keys a validator registers (`session.set_keys`): BABE for block production
+		/// (sr25519, key type `babe`), GRANDPA for finality (ed25519, key type `gran`).
 		pub struct SessionKeys {
-			pub aura: super::Aura,
+			pub babe: super::Babe,
 			pub grandpa: super::Grandpa,
 		}
 	}
@@ -100,11 +109,11 @@ macro_rules! runtime_version {
 }
 
 #[cfg(not(feature = "spec-next"))]
-runtime_version!(107);
+runtime_version!(108);
 // The same runtime one `spec_version` later, built by `build.rs` only for the end-to-end test of a
 // runtime upgrade through the council ([`upgrade_test`]). Keep it one above the line before.
 #[cfg(feature = "spec-next")]
-runtime_version!(108);
+runtime_version!(109);
 
 /// A block header.
 pub type Header = generic::Header<BlockNumber, sp_runtime::traits::BlakeTwo256>;
@@ -172,7 +181,7 @@ mod runtime {
 	pub type Timestamp = pallet_timestamp;
 
 	#[runtime::pallet_index(2)]
-	pub type Aura = pallet_aura;
+	pub type Babe = pallet_babe;
 
 	#[runtime::pallet_index(3)]
 	pub type Grandpa = pallet_grandpa;
@@ -209,4 +218,17 @@ mod runtime {
 
 	#[runtime::pallet_index(14)]
 	pub type Whitelist = pallet_whitelist;
+
+	#[runtime::pallet_index(15)]
+	pub type Authorship = pallet_authorship;
+
+	// Before `Session`: the session's genesis build asks it for the first validator set.
+	#[runtime::pallet_index(16)]
+	pub type Validators = pallet_validators;
+
+	#[runtime::pallet_index(17)]
+	pub type Session = pallet_session;
+
+	#[runtime::pallet_index(18)]
+	pub type Historical = pallet_session::historical;
 }

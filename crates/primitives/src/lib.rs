@@ -64,7 +64,7 @@ pub mod time {
 
 	/// Target time between two blocks, in milliseconds.
 	pub const MILLI_SECS_PER_BLOCK: u64 = 6_000;
-	/// Aura's slot length: one block per slot.
+	/// BABE's slot length (at most one block per slot).
 	pub const SLOT_DURATION: u64 = MILLI_SECS_PER_BLOCK;
 	/// One minute, in blocks.
 	pub const MINUTES: BlockNumber = 60_000 / (MILLI_SECS_PER_BLOCK as BlockNumber);

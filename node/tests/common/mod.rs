@@ -406,3 +406,121 @@ pub mod chain {
 		field.1 = new;
 	}
 }
+
+/// Council motions over the RPC, as the council's members send them from their wallets.
+pub mod council {
+	use codec::Encode;
+	use frame_support::dispatch::GetDispatchInfo;
+	use subxt::{
+		dynamic::{self, Value},
+		ext::scale_decode::{self, DecodeAsType},
+	};
+	use subxt_signer::sr25519::{dev, Keypair};
+	use verity_runtime::RuntimeCall;
+
+	use super::{
+		chain::{find_event, submit, variant_name, Api},
+		TestNode,
+	};
+
+	/// `Council::Proposed`: the motion's index and hash.
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	pub struct Proposed {
+		pub proposal_index: u32,
+		pub proposal_hash: [u8; 32],
+	}
+
+	/// `Council::Executed`: what the motion's call returned.
+	#[derive(Debug, DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	pub struct Executed {
+		pub result: Value,
+	}
+
+	/// A weight as the dynamic value calls take.
+	pub fn weight_value(weight: frame_support::weights::Weight) -> Value {
+		Value::named_composite([
+			("ref_time", Value::u128(u128::from(weight.ref_time()))),
+			("proof_size", Value::u128(u128::from(weight.proof_size()))),
+		])
+	}
+
+	/// Proposes `call` to the council with a threshold of two, and Alice and Bob vote for it (the
+	/// proposer's proposal is not its vote). Returns the motion's hash and index; it is closed
+	/// separately. `native` is the same call, for its length and weight.
+	pub async fn propose_and_vote(
+		api: &Api,
+		node: &TestNode,
+		call: Value,
+		native: &RuntimeCall,
+	) -> ([u8; 32], u32) {
+		let (alice, bob) = (dev::alice(), dev::bob());
+		let propose = dynamic::transaction(
+			"Council",
+			"propose",
+			(
+				Value::u128(2),
+				call,
+				Value::u128(native.encoded_size() as u128),
+			),
+		);
+		let (_, events) = submit(api, node, &propose, &alice).await;
+		let proposed: Proposed = find_event(&events, "Council", "Proposed");
+		let vote = dynamic::transaction(
+			"Council",
+			"vote",
+			(
+				Value::from_bytes(proposed.proposal_hash),
+				Value::u128(u128::from(proposed.proposal_index)),
+				Value::bool(true),
+			),
+		);
+		// Both members vote in the same block.
+		tokio::join!(
+			submit(api, node, &vote, &alice),
+			submit(api, node, &vote, &bob)
+		);
+		(proposed.proposal_hash, proposed.proposal_index)
+	}
+
+	/// Closes an approved motion; asserts the council dispatched it and it succeeded. Returns the
+	/// block it ran in and the events of the close.
+	pub async fn close(
+		api: &Api,
+		node: &TestNode,
+		(hash, index): ([u8; 32], u32),
+		native: &RuntimeCall,
+		closer: &Keypair,
+	) -> (u64, Vec<(String, String)>) {
+		let close = dynamic::transaction(
+			"Council",
+			"close",
+			(
+				Value::from_bytes(hash),
+				Value::u128(u128::from(index)),
+				weight_value(native.get_dispatch_info().call_weight),
+				Value::u128(native.encoded_size() as u128),
+			),
+		);
+		let (block, events) = submit(api, node, &close, closer).await;
+		let names: Vec<(String, String)> = events
+			.iter()
+			.map(|event| event.expect("a decodable event"))
+			.map(|event| {
+				(
+					event.pallet_name().to_string(),
+					event.event_name().to_string(),
+				)
+			})
+			.collect();
+		let executed: Executed = find_event(&events, "Council", "Executed");
+		assert_eq!(
+			variant_name(&executed.result),
+			"Ok",
+			"the motion's call succeeded: {:?}",
+			executed.result
+		);
+		(block, names)
+	}
+}

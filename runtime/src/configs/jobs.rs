@@ -24,12 +24,13 @@ use crate::{
 	AccountId, Balance, Balances, Models, Runtime, RuntimeHoldReason, System, Workers,
 };
 
-/// Randomness from the parent block's hash, mixed with the subject.
+/// Randomness from the parent block's hash, mixed with the subject: what the job market draws
+/// from today.
 ///
 /// Unknown to anyone before the parent block is built, so a worker cannot tell when it submits a
 /// result whether it will be audited (the audit is drawn from the next block). The author of the
-/// parent block could bias it by withholding blocks; a VRF source (BABE, or a beacon) can replace
-/// it behind the same `Randomness` trait without touching the job market.
+/// parent block can grind it (a block hash is whatever the author makes it); [`VrfRandomness`]
+/// replaces it when the market's draws move to BABE (the Draws issue).
 pub struct ParentHashRandomness;
 
 impl Randomness<Hash, BlockNumber> for ParentHashRandomness {
@@ -39,6 +40,12 @@ impl Randomness<Hash, BlockNumber> for ParentHashRandomness {
 		(blake2_256(&(subject, parent).encode()), block)
 	}
 }
+
+/// BABE's VRF randomness of the parent block (`pallet_babe::ParentBlockRandomness`), mixed with
+/// the subject: an author cannot choose it (the VRF output is fixed by its key and the slot), only
+/// withhold its block. It is `None` before the first block with a VRF output; a caller must wait
+/// for one and never fall back to a block hash. Not used by the job market yet.
+pub type VrfRandomness = pallet_babe::ParentBlockRandomness<Runtime>;
 
 /// The market's parameters on long-running chains (local testnet and live): windows in minutes
 /// and hours, so challengers and jurors have time to re-run a job and a censoring block author

@@ -74,35 +74,20 @@ impl pallet_whitelist::Config for Runtime {
 mod tests {
 	use codec::Encode;
 	use frame_support::{assert_noop, assert_ok, dispatch::GetDispatchInfo, traits::OnInitialize};
-	use serde_json::Value;
 	use sp_keyring::Sr25519Keyring;
 	use sp_runtime::{
 		traits::{BlakeTwo256, Hash as _},
-		BuildStorage, DispatchError,
+		DispatchError,
 	};
 
 	use crate::{
-		genesis_config_presets::live_template_genesis, Balances, Council, Preimage, Runtime,
-		RuntimeCall, RuntimeEvent, RuntimeGenesisConfig, RuntimeOrigin, System, Whitelist,
+		genesis_config_presets::live_template_genesis, Balances, Preimage, Runtime, RuntimeCall,
+		RuntimeEvent, RuntimeOrigin, System, Whitelist,
 	};
-
-	/// Merges `patch` into `base`, objects key by key (what the node does with a preset).
-	fn merge(base: &mut Value, patch: Value) {
-		match (base, patch) {
-			(Value::Object(base), Value::Object(patch)) => {
-				for (key, value) in patch {
-					merge(base.entry(key).or_insert(Value::Null), value);
-				}
-			}
-			(base, patch) => *base = patch,
-		}
-	}
 
 	/// A live network as its operators would write it: the live template plus a council of
 	/// Alice, Bob and Charlie and their balances in the chain-spec file.
 	fn live_network() -> sp_io::TestExternalities {
-		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-		merge(&mut config, live_template_genesis());
 		let council: Vec<_> = [
 			Sr25519Keyring::Alice,
 			Sr25519Keyring::Bob,
@@ -111,51 +96,19 @@ mod tests {
 		.iter()
 		.map(|k| k.to_account_id())
 		.collect();
-		merge(
-			&mut config,
+		let mut ext = crate::testing::genesis([
+			live_template_genesis(),
 			serde_json::json!({
 				"councilMembership": { "members": council },
 				"balances": { "balances": council.iter().map(|a| (a, 1_000_000_000_000_000u128)).collect::<Vec<_>>() },
 			}),
-		);
-		let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
-		let mut ext: sp_io::TestExternalities = config.build_storage().unwrap().into();
+			crate::testing::validators_patch(&[Sr25519Keyring::Alice]),
+		]);
 		ext.execute_with(|| {
 			System::set_block_number(1);
 			crate::AllPalletsWithSystem::on_initialize(1);
 		});
 		ext
-	}
-
-	/// Passes `call` through a council motion that `ayes` of the three members vote for (one
-	/// member's motion runs at once, as that member alone).
-	fn motion(call: RuntimeCall, ayes: &[Sr25519Keyring]) {
-		let proposer = RuntimeOrigin::signed(ayes[0].to_account_id());
-		let length = call.encoded_size() as u32;
-		let weight = call.get_dispatch_info().call_weight;
-		let hash = BlakeTwo256::hash_of(&call);
-		let index = pallet_collective::ProposalCount::<
-			Runtime,
-			super::super::governance::CouncilCollective,
-		>::get();
-		assert_ok!(Council::propose(
-			proposer.clone(),
-			ayes.len() as u32,
-			Box::new(call),
-			length
-		));
-		// The proposer votes like every other member (proposing is not a vote).
-		for member in ayes.iter().filter(|_| ayes.len() > 1) {
-			assert_ok!(Council::vote(
-				RuntimeOrigin::signed(member.to_account_id()),
-				hash,
-				index,
-				true
-			));
-		}
-		if ayes.len() > 1 {
-			assert_ok!(Council::close(proposer, hash, index, weight, length));
-		}
 	}
 
 	fn executed_ok() -> Vec<bool> {
@@ -193,7 +146,7 @@ mod tests {
 				DispatchError::BadOrigin
 			);
 			// One member's motion executes at once, as a third of the council: refused.
-			motion(
+			crate::testing::motion(
 				RuntimeCall::Whitelist(pallet_whitelist::Call::whitelist_call { call_hash: hash }),
 				&[Alice],
 			);
@@ -202,7 +155,7 @@ mod tests {
 				hash
 			));
 			// Two thirds: whitelisted, and the preimage is requested (so noting it is free).
-			motion(
+			crate::testing::motion(
 				RuntimeCall::Whitelist(pallet_whitelist::Call::whitelist_call { call_hash: hash }),
 				&[Alice, Bob],
 			);
@@ -226,7 +179,7 @@ mod tests {
 			)
 			.is_err());
 			assert_eq!(Balances::free_balance(&target), 0);
-			motion(
+			crate::testing::motion(
 				RuntimeCall::Whitelist(pallet_whitelist::Call::dispatch_whitelisted_call {
 					call_hash: hash,
 					call_encoded_len: encoded.len() as u32,

@@ -1,0 +1,314 @@
+//! End to end on the four-validator `local` chain: Alice, Bob, Charlie and Dave all author blocks
+//! (BABE primary or secondary slots) and GRANDPA finalizes them; then Eve joins as the operators'
+//! guide says: her node generates session keys (`author_rotateKeysWithOwner`), she registers them
+//! with their ownership proof (`session.setKeys`), a two-thirds council motion adds her
+//! (`validators.addValidator`), and her node authors blocks from the session after next, which
+//! GRANDPA finalizes.
+
+mod common;
+
+use std::{
+	collections::BTreeSet,
+	time::{Duration, Instant},
+};
+
+use codec::Decode;
+use common::{
+	chain::{submit, Api},
+	council::{close, propose_and_vote},
+	TestNode,
+};
+use sp_consensus_babe::{digests::PreDigest, AuthorityId as BabeId, BABE_ENGINE_ID};
+use subxt::{
+	config::substrate::DigestItem,
+	dynamic::{self, Value},
+	ext::scale_decode::{self, DecodeAsType},
+	rpcs::{rpc_params, RpcClient},
+};
+use subxt_signer::sr25519::dev;
+use verity_runtime::RuntimeCall;
+
+/// Alice's node key, so the others can name her as their bootnode.
+const NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+/// The peer id of [`NODE_KEY`].
+const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
+
+#[derive(Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct ValidatorAdded {
+	who: [u8; 32],
+	from_session: u32,
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+	let text = text.trim_start_matches("0x");
+	(0..text.len())
+		.step_by(2)
+		.map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+		.collect()
+}
+
+/// Reads the raw value of a plain storage item at block `number` and decodes it as `T`.
+async fn storage_value<T: Decode>(api: &Api, number: u64, pallet: &str, item: &str) -> T {
+	let key = [
+		sp_io::hashing::twox_128(pallet.as_bytes()),
+		sp_io::hashing::twox_128(item.as_bytes()),
+	]
+	.concat();
+	let bytes = api
+		.at_block(number)
+		.await
+		.expect("the block")
+		.storage()
+		.fetch_raw(key)
+		.await
+		.unwrap_or_else(|e| panic!("{pallet}::{item} at #{number}: {e}"));
+	T::decode(&mut &bytes[..]).unwrap_or_else(|e| panic!("{pallet}::{item} decodes: {e}"))
+}
+
+/// The BABE key that authored finalized block `number` (its pre-digest's authority index into
+/// the authorities of the block's epoch).
+async fn author_of(api: &Api, number: u64) -> BabeId {
+	let header = api
+		.at_block(number)
+		.await
+		.expect("the block")
+		.block_header()
+		.await
+		.expect("its header");
+	let pre_digest = header
+		.digest
+		.logs
+		.iter()
+		.find_map(|item| match item {
+			DigestItem::PreRuntime(engine, data) if *engine == BABE_ENGINE_ID => {
+				PreDigest::decode(&mut &data[..]).ok()
+			}
+			_ => None,
+		})
+		.unwrap_or_else(|| panic!("block #{number} has a BABE pre-digest"));
+	// An epoch's first block enacts its authorities in its own initialization, so the state after
+	// the block holds the authorities of the epoch it was authored in.
+	let authorities: Vec<(BabeId, u64)> = storage_value(api, number, "Babe", "Authorities").await;
+	let index = pre_digest.authority_index() as usize;
+	authorities
+		.get(index)
+		.map(|(id, _)| id.clone())
+		.unwrap_or_else(|| {
+			panic!(
+				"block #{number}: authority {index} of {}",
+				authorities.len()
+			)
+		})
+}
+
+/// Waits until the finalized head reaches `number`, or panics with the logs after `timeout`.
+async fn finalized_at_least(api: &Api, number: u64, timeout: Duration, nodes: &[&TestNode]) -> u64 {
+	let deadline = Instant::now() + timeout;
+	loop {
+		let head = api
+			.at_current_block()
+			.await
+			.expect("the finalized head")
+			.block_number();
+		if head >= number {
+			return head;
+		}
+		assert!(
+			Instant::now() < deadline,
+			"finality stalled at #{head} (waiting for #{number}); first node's log:\n{}",
+			nodes[0].log()
+		);
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_four_validators_author_and_finalize_and_the_council_admits_a_fifth() {
+	let started = Instant::now();
+	let mut alice = TestNode::start(&[
+		"--chain",
+		"local",
+		"--alice",
+		"--validator",
+		"--node-key",
+		NODE_KEY,
+	]);
+	let api = alice.connect(Duration::from_secs(120)).await;
+	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{PEER_ID}", alice.p2p_port);
+	// A validator refuses to start without a stable network identity: each gets its own key.
+	let node_key = |n: u8| format!("{n:064x}");
+	let mut others = Vec::new();
+	for (n, name) in [(2, "--bob"), (3, "--charlie"), (4, "--dave")] {
+		others.push(TestNode::start(&[
+			"--chain",
+			"local",
+			name,
+			"--validator",
+			"--node-key",
+			&node_key(n),
+			"--bootnodes",
+			&bootnode,
+		]));
+	}
+	let mut eve = TestNode::start(&[
+		"--chain",
+		"local",
+		"--validator",
+		"--node-key",
+		&node_key(5),
+		"--bootnodes",
+		&bootnode,
+	]);
+	let eve_api = eve.connect(Duration::from_secs(120)).await;
+	let all: Vec<&TestNode> = std::iter::once(&alice).chain(others.iter()).collect();
+
+	// 1. Eve's node makes her session keys; she registers them with the proof while the council
+	//    votes on her (the motion needs her keys only when it closes).
+	let eve_account = dev::eve().public_key().0;
+	let rpc = RpcClient::from_insecure_url(eve.ws_url())
+		.await
+		.expect("Eve's node answers");
+	// `{ keys, proof }`: the SCALE-encoded `SessionKeys` and the proof that their owner holds them.
+	let generated: serde_json::Value = rpc
+		.request(
+			"author_rotateKeysWithOwner",
+			rpc_params![format!("0x{}", hex_of(&eve_account))],
+		)
+		.await
+		.expect("author_rotateKeysWithOwner on the node's own loopback RPC");
+	let keys = unhex(generated["keys"].as_str().expect("keys"));
+	let proof = unhex(
+		generated["proof"]
+			.as_str()
+			.expect("this runtime proves key ownership"),
+	);
+	let session_keys =
+		verity_runtime::SessionKeys::decode(&mut &keys[..]).expect("the runtime's SessionKeys");
+	let set_keys = dynamic::transaction(
+		"Session",
+		"set_keys",
+		(
+			Value::named_composite([
+				(
+					"babe",
+					Value::from_bytes(session_keys.babe.as_ref() as &[u8]),
+				),
+				(
+					"grandpa",
+					Value::from_bytes(session_keys.grandpa.as_ref() as &[u8]),
+				),
+			]),
+			Value::from_bytes(&proof),
+		),
+	);
+
+	// 2. Two thirds of the council (Alice and Bob of three) add her.
+	let add = RuntimeCall::Validators(pallet_validators::Call::add_validator {
+		who: eve_account.into(),
+	});
+	let add_value = Value::unnamed_variant(
+		"Validators",
+		[Value::named_variant(
+			"add_validator",
+			[("who", Value::from_bytes(eve_account))],
+		)],
+	);
+	let eve_signer = dev::eve();
+	let (_, motion) = tokio::join!(
+		submit(&eve_api, &eve, &set_keys, &eve_signer),
+		propose_and_vote(&api, &alice, add_value, &add)
+	);
+	let (added_in, names) = close(&api, &alice, motion, &add, &dev::alice()).await;
+	assert!(
+		names.contains(&("Validators".into(), "ValidatorAdded".into())),
+		"{names:?}"
+	);
+	let added_session: u32 = storage_value(&api, added_in, "Session", "CurrentIndex").await;
+	let events = api
+		.at_block(added_in)
+		.await
+		.expect("the block")
+		.events()
+		.fetch()
+		.await
+		.expect("its events");
+	let event: ValidatorAdded = events
+		.iter()
+		.map(|event| event.expect("a decodable event"))
+		.find(|event| event.pallet_name() == "Validators" && event.event_name() == "ValidatorAdded")
+		.expect("a ValidatorAdded event")
+		.decode_fields_unchecked_as()
+		.expect("a ValidatorAdded");
+	assert_eq!(event.who, eve_account);
+	assert_eq!(event.from_session, added_session + 2);
+
+	// 3. From session n + 2 (not before) Eve is a BABE authority and authors a finalized block.
+	let mut number = added_in;
+	let deadline = Instant::now() + Duration::from_secs(240);
+	let eve_block = loop {
+		let head = finalized_at_least(&api, number + 1, Duration::from_secs(60), &all).await;
+		let mut found = None;
+		for n in number + 1..=head {
+			let session: u32 = storage_value(&api, n, "Session", "CurrentIndex").await;
+			let author = author_of(&api, n).await;
+			if author == session_keys.babe {
+				assert!(
+					session >= added_session + 2,
+					"Eve authored #{n} in session {session}, before session {}",
+					added_session + 2
+				);
+				found = Some(n);
+				break;
+			}
+		}
+		if let Some(n) = found {
+			break n;
+		}
+		number = head;
+		assert!(
+			Instant::now() < deadline,
+			"Eve authored nothing by #{head}; her log:\n{}",
+			eve.log()
+		);
+	};
+	let validators: Vec<[u8; 32]> = storage_value(&api, eve_block, "Session", "Validators").await;
+	assert!(validators.contains(&eve_account));
+	assert_eq!(validators.len(), 5);
+	// 4. Before her, all four genesis validators authored (BABE primary or secondary slots), and
+	//    GRANDPA (three of four, then four of five) finalized every block.
+	let genesis_keys: BTreeSet<BabeId> = [
+		sp_keyring::Sr25519Keyring::Alice,
+		sp_keyring::Sr25519Keyring::Bob,
+		sp_keyring::Sr25519Keyring::Charlie,
+		sp_keyring::Sr25519Keyring::Dave,
+	]
+	.iter()
+	.map(|k| k.public().into())
+	.collect();
+	let mut authors = BTreeSet::new();
+	for number in 1..eve_block {
+		authors.insert(author_of(&api, number).await);
+	}
+	assert!(
+		!authors.contains(&session_keys.babe),
+		"Eve's first block is #{eve_block}"
+	);
+	assert_eq!(
+		authors, genesis_keys,
+		"blocks #1..#{eve_block} were authored by the four genesis validators, each of them"
+	);
+	// GRANDPA, now with five voters, keeps finalizing after her block.
+	finalized_at_least(&api, eve_block + 3, Duration::from_secs(60), &all).await;
+	println!(
+		"the four genesis validators authored #1..#{}; Eve added in #{added_in} (session \
+		 {added_session}), authored #{eve_block}; {:.0} s",
+		eve_block - 1,
+		started.elapsed().as_secs_f64()
+	);
+	drop(others);
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
