@@ -26,7 +26,7 @@ timed benchmarks cargo test --release --locked -p pallet-models -p pallet-worker
 	--features runtime-benchmarks \
 	-- benchmarking
 
-stage "end-to-end tests against verity-node (budget: 16 min single-node, 12 min two-node)"
+stage "end-to-end tests against verity-node (budget: 16 min single-node, 12 min multi-node)"
 timed e2e cargo test --release --locked --workspace -- e2e_ --test-threads 1
 
 stage "all tests passed"

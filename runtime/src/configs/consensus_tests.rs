@@ -309,3 +309,67 @@ fn vrf_randomness_is_none_until_a_block_has_a_vrf_output() {
 		assert_ne!(job, Some(System::parent_hash()));
 	});
 }
+
+/// Two prevotes for different blocks in one round, both signed by `offender`'s GRANDPA key.
+fn grandpa_equivocation(
+	offender: Ed25519Keyring,
+	set_id: sp_consensus_grandpa::SetId,
+	round: u64,
+) -> sp_consensus_grandpa::EquivocationProof<crate::Hash, crate::BlockNumber> {
+	let prevote = |target: u8| {
+		let prevote = finality_grandpa::Prevote {
+			target_hash: crate::Hash::repeat_byte(target),
+			target_number: System::block_number(),
+		};
+		let message = finality_grandpa::Message::Prevote(prevote.clone());
+		let payload = sp_consensus_grandpa::localized_payload(round, set_id, &message);
+		(prevote, offender.sign(&payload).into())
+	};
+	sp_consensus_grandpa::EquivocationProof::new(
+		set_id,
+		sp_consensus_grandpa::Equivocation::Prevote(finality_grandpa::Equivocation {
+			round_number: round,
+			identity: offender.public().into(),
+			first: prevote(1),
+			second: prevote(2),
+		}),
+	)
+}
+
+/// A GRANDPA voter that prevotes for two blocks in one round is reported with a key-owner proof of
+/// its `gran` key, disabled and removed like a BABE equivocator; a proof for a set id that is not
+/// the proof's session is refused.
+#[test]
+fn a_grandpa_equivocation_disables_the_offender_and_removes_it() {
+	chain(true).execute_with(|| {
+		run_to_session(1);
+		let charlie = Sr25519Keyring::Charlie.to_account_id();
+		let set_id = Grandpa::current_set_id();
+		let key_owner_proof = Historical::prove((
+			sp_consensus_grandpa::KEY_TYPE,
+			sp_consensus_grandpa::AuthorityId::from(Ed25519Keyring::Charlie.public()),
+		))
+		.expect("Charlie's key is in the session");
+
+		// The same votes claimed for another set (whose session the proof does not match).
+		assert_noop!(
+			Grandpa::report_equivocation_unsigned(
+				RuntimeOrigin::none(),
+				Box::new(grandpa_equivocation(Ed25519Keyring::Charlie, set_id + 1, 1)),
+				key_owner_proof.clone()
+			),
+			pallet_grandpa::Error::<Runtime>::InvalidEquivocationProof
+		);
+
+		assert_ok!(Grandpa::report_equivocation_unsigned(
+			RuntimeOrigin::none(),
+			Box::new(grandpa_equivocation(Ed25519Keyring::Charlie, set_id, 1)),
+			key_owner_proof
+		));
+		assert!(Session::disabled_validators().contains(&2), "disabled at once");
+		assert!(!pallet_validators::Validators::<Runtime>::get().contains(&charlie));
+		let n = Session::current_index();
+		run_to_session(n + 2);
+		assert!(!Session::validators().contains(&charlie));
+	});
+}
