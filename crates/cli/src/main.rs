@@ -2,7 +2,8 @@
 //!
 //! `verity infer` runs a catalog model locally, exactly as a worker or a verifier does. The chain
 //! commands talk to a node over its WebSocket RPC (subxt): `verity models` reads the registry,
-//! `verity job` submits, shows and verifies jobs.
+//! `verity job` submits, shows and verifies jobs, `verity validator` registers a validator's session
+//! keys and shows where it stands.
 
 mod amount;
 mod chain;
@@ -10,6 +11,7 @@ mod error;
 mod infer;
 mod job;
 mod models;
+mod validator;
 
 use std::process::ExitCode;
 
@@ -38,6 +40,9 @@ enum Command {
 	/// Jobs: submit, show, verify.
 	#[command(subcommand)]
 	Job(job::JobCommand),
+	/// Joining the validator set: register session keys, see where an account stands.
+	#[command(subcommand)]
+	Validator(validator::ValidatorCommand),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,11 @@ fn main() -> ExitCode {
 		Command::Job(command) => {
 			runtime().and_then(|runtime| runtime.block_on(job::run(command, &cli.chain, cli.json)))
 		}
+		Command::Validator(command) => runtime().and_then(|runtime| {
+			runtime
+				.block_on(validator::run(command, &cli.chain, cli.json))
+				.map(|()| ExitCode::SUCCESS)
+		}),
 	};
 	match result {
 		Ok(code) => code,

@@ -366,7 +366,10 @@ fn a_grandpa_equivocation_disables_the_offender_and_removes_it() {
 			Box::new(grandpa_equivocation(Ed25519Keyring::Charlie, set_id, 1)),
 			key_owner_proof
 		));
-		assert!(Session::disabled_validators().contains(&2), "disabled at once");
+		assert!(
+			Session::disabled_validators().contains(&2),
+			"disabled at once"
+		);
 		assert!(!pallet_validators::Validators::<Runtime>::get().contains(&charlie));
 		let n = Session::current_index();
 		run_to_session(n + 2);
