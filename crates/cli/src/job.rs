@@ -101,7 +101,7 @@ async fn job(api: &chain::Api, id: JobId) -> Result<Job, CliError> {
 fn stage(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> &'static str {
 	use pallet_jobs::JobStatus::*;
 	match status {
-		Pending => "Submitted",
+		Pending { .. } => "Submitted",
 		Assigned { .. } => "Assigned",
 		Committed { .. } => "Result",
 		Disputed { .. } => "Disputed",

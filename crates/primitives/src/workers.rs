@@ -105,6 +105,20 @@ pub trait WorkerSelection<AccountId, Balance> {
 		demand: Demand<Balance>,
 	) -> Vec<AccountId>;
 
+	/// Draws `seats` jury seats among the active workers of `model` not in `exclude`, **with
+	/// replacement**: each seat goes to a worker with probability proportional to its bond, so
+	/// one account may hold several seats, and the number of seats a group of accounts wins
+	/// has the same distribution however the group splits its bond (split-neutral jury weight).
+	/// Returns each drawn worker once with its seat count, in the order first drawn, and the
+	/// pool's total bond (what the seats are drawn over); nothing when nobody is eligible. The
+	/// same `seed` and state give the same seats.
+	fn draw_seats(
+		model: ModelId,
+		exclude: &[AccountId],
+		seed: Hash,
+		seats: u32,
+	) -> (Vec<(AccountId, u32)>, Balance);
+
 	/// How many workers [`Self::select`] could draw from with the same arguments.
 	fn eligible_count(model: ModelId, exclude: &[AccountId], demand: Demand<Balance>) -> u32;
 

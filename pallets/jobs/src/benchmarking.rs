@@ -4,11 +4,12 @@
 //! Each takes the worst case the bounds allow: the largest input and output, a model whose worker
 //! index is as full as the worker pallet allows (draws read all of it), juries of every size up
 //! to [`Config::MaxJurySize`], and the most expensive branch of each settlement step (a missed
-//! deadline that reassigns, an audit that seats a jury, a dispute that slashes the worker and the
+//! deadline that sends the job back to the draw, an audit that seats a jury, a dispute that slashes the worker and the
 //! minority jurors). Settlement steps are measured one queue entry at a time, the entry alone in
 //! its block.
 
 use alloc::{format, vec, vec::Vec};
+use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{fungible::Mutate, EnsureOrigin, Get},
@@ -137,12 +138,29 @@ fn submit_pending<T: Config>(model: ModelId) -> Result<(JobId, T::AccountId), Be
 	Ok((job_id, submitter))
 }
 
-/// [`submit_pending`], then the next block's hook draws the worker.
+/// Mixes as many VRF outputs into the beacon as any draw waits for, so that every draw due is
+/// ready (the benchmarks call the settlement directly, without the hook that mixes them).
+fn fresh_randomness<T: Config>() {
+	for i in 0..crate::draws::MAX_DRAW_DELAY {
+		let output = verity_primitives::blake2_256(&(b"bench-vrf", i).encode());
+		pallet::Beacon::<T>::mutate(|beacon| *beacon = crate::draws::mixed(beacon, &output));
+	}
+}
+
+/// The block the job's entry in the settlement queue is at.
+fn next_settlement<T: Config>(job_id: JobId) -> Result<BlockNumberFor<T>, BenchmarkError> {
+	Jobs::<T>::get(job_id)
+		.map(|job| job.next_settlement)
+		.ok_or(stop("no job"))
+}
+
+/// [`submit_pending`], then the hook of the block the draw is due in draws the worker.
 fn submit<T: Config>(model: ModelId) -> Result<(JobId, T::AccountId), BenchmarkError> {
 	let (job_id, submitter) = submit_pending::<T>(model)?;
-	let next = now::<T>().saturating_add(One::one());
-	set_block::<T>(next);
-	Pallet::<T>::settle_block(next);
+	let at = next_settlement::<T>(job_id)?;
+	fresh_randomness::<T>();
+	set_block::<T>(at);
+	Pallet::<T>::settle_block(at);
 	Ok((job_id, submitter))
 }
 
@@ -222,17 +240,30 @@ fn disputed<T: Config>(j: u32) -> Result<(JobId, Vec<T::AccountId>), BenchmarkEr
 	let (challenger, salt) = committed_challenge::<T>(job_id)?;
 	set_block::<T>(now::<T>().saturating_add(One::one()));
 	Pallet::<T>::reveal_challenge(RawOrigin::Signed(challenger).into(), job_id, salt)?;
+	// The jury is drawn after the draw delay.
+	let at = next_settlement::<T>(job_id)?;
+	fresh_randomness::<T>();
+	set_block::<T>(at);
+	Pallet::<T>::settle_block(at);
 	let jurors: Vec<T::AccountId> = Juries::<T>::get(job_id)
 		.ok_or(stop("no jury was drawn"))?
+		.members
 		.into_iter()
 		.map(|(juror, _)| juror)
 		.collect();
 	Ok((job_id, jurors))
 }
 
-/// The vote of juror number `i` of `count`: a majority rejects the claimed output.
-fn vote_of(i: usize, count: usize, claimed: Hash) -> Vote {
-	if i < count / 2 {
+/// The vote of juror number `i` of the jury of `job_id`: the first jurors confirm the claimed
+/// output while they hold under half the seats, the rest reject it (a majority of seats
+/// rejects, and the minority is slashed).
+fn vote_of<T: Config>(job_id: JobId, i: usize, claimed: Hash) -> Vote {
+	let jury = Juries::<T>::get(job_id).unwrap_or_default();
+	let seats = |members: &[(T::AccountId, JurySeat)]| -> u32 {
+		members.iter().map(|(_, seat)| seat.seats).sum()
+	};
+	let upto = jury.members.len().min(i.saturating_add(1));
+	if seats(&jury.members[..upto]).saturating_mul(2) < seats(&jury.members) {
 		Vote {
 			output_hash: claimed,
 			confirms: true,
@@ -251,7 +282,7 @@ fn commit_votes<T: Config>(job_id: JobId, jurors: &[T::AccountId]) -> Result<(),
 		.ok_or(stop("no result"))?
 		.output_hash;
 	for (i, juror) in jurors.iter().enumerate() {
-		let vote = vote_of(i, jurors.len(), claimed);
+		let vote = vote_of::<T>(job_id, i, claimed);
 		Pallet::<T>::commit_vote(
 			RawOrigin::Signed(juror.clone()).into(),
 			job_id,
@@ -389,7 +420,7 @@ mod benchmarks {
 		let claimed = Results::<T>::get(job_id)
 			.ok_or(stop("no result"))?
 			.output_hash;
-		let vote = vote_of(i, jurors.len(), claimed);
+		let vote = vote_of::<T>(job_id, i, claimed);
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(jurors[i].clone()),
@@ -420,6 +451,11 @@ mod benchmarks {
 		let (challenger, salt) = committed_challenge::<T>(job_id)?;
 		set_block::<T>(now::<T>().saturating_add(One::one()));
 		Pallet::<T>::reveal_challenge(RawOrigin::Signed(challenger).into(), job_id, salt)?;
+		// The jury draw finds nobody: the council decides.
+		let at = next_settlement::<T>(job_id)?;
+		fresh_randomness::<T>();
+		set_block::<T>(at);
+		Pallet::<T>::settle_block(at);
 		let origin =
 			T::DisputeOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 		#[extrinsic_call]
@@ -462,7 +498,8 @@ mod benchmarks {
 	fn settle_assign() -> Result<(), BenchmarkError> {
 		let (model, _) = market::<T>(JobKind::Embed, MAX_BENCH_WORKERS)?;
 		let (job_id, _) = submit_pending::<T>(model)?;
-		let at = now::<T>().saturating_add(One::one());
+		let at = next_settlement::<T>(job_id)?;
+		fresh_randomness::<T>();
 		only_timeout::<T>(at, Timeout::Job(job_id));
 		#[block]
 		{
@@ -491,10 +528,7 @@ mod benchmarks {
 		}
 		assert!(matches!(
 			Jobs::<T>::get(job_id).map(|job| job.status),
-			Some(JobStatus::Assigned {
-				reassigned: true,
-				..
-			})
+			Some(JobStatus::Pending { missed_by: Some(_) })
 		));
 		Ok(())
 	}
@@ -507,7 +541,8 @@ mod benchmarks {
 		});
 		let (model, workers) = market::<T>(JobKind::Embed, MAX_BENCH_WORKERS)?;
 		let (job_id, _, _) = answered::<T>(model, &workers)?;
-		let at = now::<T>().saturating_add(One::one());
+		let at = next_settlement::<T>(job_id)?;
+		fresh_randomness::<T>();
 		only_timeout::<T>(at, Timeout::Job(job_id));
 		#[block]
 		{
@@ -527,7 +562,8 @@ mod benchmarks {
 			return Err(stop("not committed"));
 		};
 		// The audit draw (no audit) happens first, as on chain.
-		let draw = now::<T>().saturating_add(One::one());
+		let draw = next_settlement::<T>(job_id)?;
+		fresh_randomness::<T>();
 		set_block::<T>(draw);
 		Pallet::<T>::settle_block(draw);
 		only_timeout::<T>(settle_at, Timeout::Job(job_id));
@@ -554,7 +590,7 @@ mod benchmarks {
 			Pallet::<T>::reveal_vote(
 				RawOrigin::Signed(juror.clone()).into(),
 				job_id,
-				vote_of(i, jurors.len(), claimed),
+				vote_of::<T>(job_id, i, claimed),
 				[i as u8; 32],
 			)?;
 		}

@@ -86,23 +86,32 @@ impl<T: Config> Pallet<T> {
 		fee.saturating_mul(multiple.into())
 	}
 
-	/// The most blocks a job can stay open under `params` when settlement runs on time: the
-	/// assignment block, two execution windows (one reassignment), the challenge window, every
-	/// jury round and then the council. (A busy settlement queue can add blocks; the worker
-	/// pallet keeps a worker's stake until all its jobs have settled, however late.)
+	/// The most blocks a job can stay open under `params` when settlement runs on time and
+	/// every block has a VRF output: two assignment draws and execution windows (one
+	/// reassignment), the challenge window or the audit's draw delay, every jury round with its
+	/// draw delay, and then the council. (A busy settlement queue or blocks without VRF output
+	/// can add blocks; the worker pallet keeps a worker's stake until all its jobs have settled,
+	/// however late.)
 	pub fn job_lifetime(
 		params: &JobParamsOf<T>,
 	) -> frame_system::pallet_prelude::BlockNumberFor<T> {
+		let delay: frame_system::pallet_prelude::BlockNumberFor<T> = params.draw_delay.into();
+		// Each jury waits a draw delay, then its commit and reveal windows.
 		let jury = params
 			.jury_commit_window
 			.saturating_add(params.jury_reveal_window)
-			.saturating_add(1u32.into());
+			.saturating_add(1u32.into())
+			.saturating_add(delay);
+		// Two assignment draws, and the audit draw (at most the challenge window, or the delay
+		// when that is longer): every draw waits its delay.
 		params
 			.execution_window
 			.saturating_add(1u32.into())
+			.saturating_add(delay)
 			.saturating_mul(2u32.into())
 			.saturating_add(1u32.into())
 			.saturating_add(params.challenge_window)
+			.saturating_add(delay)
 			.saturating_add(jury.saturating_mul(params.jury_rounds.into()))
 			.saturating_add(params.council_window)
 	}
@@ -143,6 +152,10 @@ impl<T: Config> Pallet<T> {
 			params.result_retention >= bounds.min_result_retention
 				&& params.result_retention <= bounds.max_result_retention,
 			Error::<T>::RetentionOutOfBounds
+		);
+		ensure!(
+			crate::draws::draw_delay_in_bounds(params),
+			Error::<T>::DrawDelayOutOfBounds
 		);
 		ensure!(
 			params.jury_size % 2 == 1

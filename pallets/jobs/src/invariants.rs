@@ -65,7 +65,7 @@ impl<T: Config> Pallet<T> {
 				.or_insert_with(Zero::zero);
 			*deposit = deposit.saturating_add(job.deposit);
 			match &job.status {
-				JobStatus::Pending => {
+				JobStatus::Pending { .. } => {
 					invariant(!has_result, "a pending job has a result")?;
 				}
 				JobStatus::Assigned { .. } => {
@@ -78,6 +78,18 @@ impl<T: Config> Pallet<T> {
 					invariant(has_result, "a finalized job has no result")?;
 				}
 				JobStatus::Refunded { .. } => {}
+			}
+			if matches!(
+				job.status,
+				JobStatus::Disputed {
+					jury_pending: true,
+					..
+				}
+			) {
+				invariant(
+					!Juries::<T>::contains_key(job_id),
+					"a jury sits while its draw is pending",
+				)?;
 			}
 			if !disputed {
 				invariant(
@@ -99,7 +111,7 @@ impl<T: Config> Pallet<T> {
 			}
 			if matches!(
 				job.status,
-				JobStatus::Pending
+				JobStatus::Pending { .. }
 					| JobStatus::Assigned { .. }
 					| JobStatus::Committed { .. }
 					| JobStatus::Disputed { .. }
@@ -115,10 +127,17 @@ impl<T: Config> Pallet<T> {
 			let job = Jobs::<T>::get(job_id);
 			invariant(job.is_some(), "a jury without a job")?;
 			if let Some(job) = job {
-				for (juror, seat) in jury.iter() {
+				for (juror, seat) in jury.members.iter() {
 					hold(juror, job.model, Zero::zero(), seat.commitment.is_none());
 				}
 			}
+			let seats = jury.members.iter().try_fold(0u32, |sum, (_, seat)| {
+				(seat.seats > 0).then(|| sum.saturating_add(seat.seats))
+			});
+			invariant(
+				seats.is_some_and(|seats| seats > 0 && seats <= T::MaxJurySize::get()),
+				"a jury has a member without a seat, or more seats than the largest jury",
+			)?;
 		}
 		for (job_id, _) in PastJurors::<T>::iter() {
 			invariant(

@@ -9,7 +9,7 @@
 //! the chance to prove it wrong:
 //!
 //! ```text
-//! submit_job --> Pending --hook, next block--> Assigned(worker, deadline) --submit_result--> Committed
+//! submit_job --> Pending --hook, D blocks on--> Assigned(worker, deadline) --submit_result--> Committed
 //!                  |   \                          |                                      |        \
 //!   cancel: full refund  no worker with a    deadline missed: worker pays      window closes  challenge
 //!                        free slot: refund   a multiple of the fee, job        undisputed     or audit
@@ -20,6 +20,9 @@
 //!                                                                                  silent jury is redrawn
 //! ```
 //!
+//! `D` is [`JobParams::draw_delay`]: every draw (assignment, audit, jury, reassignment) waits for
+//! that many VRF outputs after it falls due; see [`draws`].
+//!
 //! ## Terminology
 //!
 //! * **Fee**: what the submitter offers (`max_fee`), held under [`HoldReason::JobFee`] until the
@@ -29,21 +32,25 @@
 //! * **Deposit**: what the job's record costs to keep, held under [`HoldReason::JobDeposit`] from
 //!   submission until the record is pruned ([`Config::JobDepositBase`] plus
 //!   [`Config::JobDepositPerByte`] for the input and the largest output it allows).
-//! * **Assignment**: two-phase. `submit_job` only pays; the settlement hook of a later block
-//!   draws the worker, so the submitter cannot see whom it gets before it commits, and a job can
-//!   be cancelled only while nobody has been drawn for it (once a worker could have answered,
-//!   cancelling would buy the answer for free: the cancel-race attack).
+//! * **Assignment**: two-phase. `submit_job` only pays; the settlement hook draws the worker once
+//!   the randomness beacon has taken in [`JobParams::draw_delay`] VRF outputs of later blocks,
+//!   so the submitter cannot know whom it gets when it signs, and a job can be cancelled only
+//!   while nobody has been drawn for it (once a worker could have answered, cancelling would buy
+//!   the answer for free: the cancel-race attack).
 //! * **Challenge**: two steps, so it cannot be front-run. [`Pallet::commit_challenge`] holds a bond
 //!   against a hash that binds the challenger's account, the job and a salt (see
 //!   [`commitments`]); [`Pallet::reveal_challenge`] in a later block opens the dispute. A reveal
 //!   copied by another account hashes to a commitment that does not exist.
 //! * **Audit**: a share ([`JobParams::audit_rate`]) of results is disputed by the protocol itself,
-//!   drawn from the randomness of the block after the result, so a worker cannot know in advance
-//!   which results are checked and verification never waits for a volunteer.
-//! * **Jury**: `min(jury_size, eligible)` workers serving the model (made odd), excluding the
-//!   accused, the challenger and the submitter. Each re-executes the job, commits to its vote and
-//!   reveals it after the commit phase. A [`Vote`] carries the juror's own output hash, not a bare
-//!   yes or no. The majority of revealed votes decides. A jury none of whose members reveals is
+//!   drawn a draw delay after the result, so a worker cannot know when it answers which results
+//!   are checked, and verification never waits for a volunteer.
+//! * **Jury**: `jury_size` seats (made odd), drawn **with replacement** in proportion to bond
+//!   among the workers serving the model, excluding the accused, the challenger and the
+//!   submitter: one account may hold several seats, and splitting a bond wins no seats. A
+//!   challenge's jury is drawn a draw delay after the reveal, so a challenger cannot time its
+//!   reveal to a jury of its own. Each juror re-executes the job, commits to its vote and reveals
+//!   it after the commit phase; its vote counts once per seat. A [`Vote`] carries the juror's own
+//!   output hash, not a bare yes or no. The majority of revealed seats decides. A jury none of whose members reveals is
 //!   slashed for silence and replaced by a fresh one without them, up to
 //!   [`JobParams::jury_rounds`] juries; then the council decides. With no eligible juror an audit
 //!   is skipped (an event says so) and a challenge goes to the council. A result nobody disproved
@@ -68,12 +75,18 @@
 //! * **Silence** (bribed or self-serving jurors, a challenge of one's own job on a thin model):
 //!   a silent jury is slashed and redrawn, the council decides after the last, and a result
 //!   nobody disproved is paid, so silence never refunds the submitter.
+//! * **Choosing the draw** (aiming a job at a worker, revealing a challenge when the jury would
+//!   be one's own, answering when no audit would come, a block author grinding the randomness):
+//!   draws read BABE VRF outputs of blocks after the one that made them due, never a block hash;
+//!   the residual bias is given as numbers in [`draws`].
+//! * **Splitting a bond** over sybil jurors: seats are drawn with replacement and every seat's
+//!   slash is a share of the same stake, so splitting changes neither seats nor exposure.
 //! * **Squatting and spam**: see the worker pallet (a stronger bond takes the weakest slot of a
 //!   full model index); every job carries a positive fee and a storage deposit.
 //!
 //! ## Calls
 //!
-//! * [`Pallet::submit_job`]: pay for a job; a worker is drawn in a later block and gets a
+//! * [`Pallet::submit_job`]: pay for a job; a worker is drawn a draw delay later and gets a
 //!   deadline.
 //! * [`Pallet::cancel_job`]: the submitter takes its fee back while no worker is drawn.
 //! * [`Pallet::submit_result`]: the assigned worker answers before the deadline.
@@ -103,6 +116,7 @@ pub use weights::WeightInfo;
 mod benchmarking;
 pub mod commitments;
 mod disputes;
+pub mod draws;
 pub mod economics;
 mod invariants;
 #[cfg(test)]
@@ -165,9 +179,11 @@ pub mod pallet {
 	/// An open challenge of this runtime.
 	pub type OpenChallengeOf<T> =
 		OpenChallenge<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
-	/// The jurors of one dispute and their seats.
-	pub type JuryOf<T> =
+	/// The jurors of one dispute, each once with its seats.
+	pub type JuryMembersOf<T> =
 		BoundedVec<(<T as frame_system::Config>::AccountId, JurySeat), <T as Config>::MaxJurySize>;
+	/// A jury of this runtime.
+	pub type JuryOf<T> = Jury<JuryMembersOf<T>, BalanceOf<T>>;
 	/// A job in dispute before a jury: the job, the last block of vote commitments, the jury.
 	pub type DisputeOf<T> = (JobOf<T>, BlockNumberFor<T>, JuryOf<T>);
 	/// The jurors of earlier, silent juries of one dispute.
@@ -183,7 +199,7 @@ pub mod pallet {
 		}
 	}
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -210,10 +226,11 @@ pub mod pallet {
 		/// Slashes workers and tracks the bond their jobs put at risk.
 		type Slashing: Slashing<Self::AccountId, BalanceOf<Self>, Credit = CreditOf<Self>>;
 
-		/// The randomness behind assignments, audits and juries. The output for a subject must not
-		/// be known before the block it is read in is built (a VRF source, or the parent block
-		/// hash on a chain without one).
-		type Randomness: Randomness<Hash, BlockNumberFor<Self>>;
+		/// The VRF output of each block (BABE's `ParentBlockRandomness` in the Verity runtime),
+		/// mixed into the market's randomness beacon every block; `None` where a block has
+		/// none, and then draws wait (see [`draws`]). Never a block hash: an author chooses its
+		/// block's hash.
+		type Randomness: Randomness<Option<Hash>, BlockNumberFor<Self>>;
 
 		/// Receives the protocol's share of fees and the rest of slashes and forfeited bonds (the
 		/// treasury in the Verity runtime).
@@ -332,6 +349,10 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Juries<T: Config> = StorageMap<_, Twox64Concat, JobId, JuryOf<T>, OptionQuery>;
 
+	/// The randomness beacon: every block's VRF output chained into one hash, and their count.
+	#[pallet::storage]
+	pub type Beacon<T: Config> = StorageValue<_, RandomnessBeacon, ValueQuery>;
+
 	/// The challenges of disputes in progress.
 	#[pallet::storage]
 	pub type Challenges<T: Config> =
@@ -406,7 +427,8 @@ pub mod pallet {
 			fee: BalanceOf<T>,
 			/// The storage deposit held until the record is pruned.
 			deposit: BalanceOf<T>,
-			/// The block whose settlement hook draws the worker.
+			/// The block whose settlement hook draws the worker, if every block until then has a
+			/// VRF output (see [`draws`]).
 			assign_at: BlockNumberFor<T>,
 		},
 		/// A worker was drawn for a job.
@@ -469,8 +491,8 @@ pub mod pallet {
 		JuryDrawn {
 			/// The job.
 			job_id: JobId,
-			/// The jurors.
-			jurors: Vec<T::AccountId>,
+			/// The jurors, each with the seats it won (seats are drawn with replacement).
+			jurors: Vec<(T::AccountId, u32)>,
 			/// The last block of vote commitments.
 			commit_until: BlockNumberFor<T>,
 			/// The block that resolves the dispute.
@@ -510,9 +532,9 @@ pub mod pallet {
 			job_id: JobId,
 			/// How.
 			outcome: DisputeOutcome,
-			/// Revealed votes confirming the result.
+			/// Seats whose revealed vote confirms the result.
 			confirming: u32,
-			/// Revealed votes rejecting it.
+			/// Seats whose revealed vote rejects it.
 			rejecting: u32,
 		},
 		/// A job settled: the worker was paid.
@@ -644,6 +666,8 @@ pub mod pallet {
 		CouncilWindowTooShort,
 		/// The result retention is outside the runtime's bounds.
 		RetentionOutOfBounds,
+		/// The draw delay is outside [`draws::MIN_DRAW_DELAY`] ..= [`draws::MAX_DRAW_DELAY`].
+		DrawDelayOutOfBounds,
 		/// The winner's share of a slash is below the pallet's bound (catching a liar must pay).
 		WinnerShareTooLow,
 		/// The protocol's share of a fee is above the pallet's bound.
@@ -684,7 +708,9 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::settle_block(now)
+			// The beacon first: draws settled below read this block's output.
+			Self::mix_randomness();
+			Self::settle_block(now).saturating_add(T::DbWeight::get().reads_writes(2, 1))
 		}
 
 		/// Answers the jobs assigned to this node's workers and serves on their juries; see
@@ -773,6 +799,7 @@ pub mod pallet {
 				) > 0,
 				Error::<T>::NoWorkerAvailable
 			);
+			let draw_delay = params.draw_delay;
 			let params_version = ParamsVersion::<T>::get();
 			let in_use = match ParamsInUse::<T>::get(params_version) {
 				Some(mut in_use) => {
@@ -791,8 +818,7 @@ pub mod pallet {
 			ParamsInUse::<T>::insert(params_version, in_use);
 			let now = frame_system::Pallet::<T>::block_number();
 			let input_hash = input.hash();
-			let assign_at = now.saturating_add(One::one());
-			let job = Job {
+			let mut job = Job {
 				submitter: submitter.clone(),
 				model,
 				input,
@@ -801,9 +827,12 @@ pub mod pallet {
 				deposit,
 				submitted_at: now,
 				params_version,
-				next_settlement: Self::schedule(assign_at, Timeout::Job(job_id)),
-				status: JobStatus::Pending,
+				next_settlement: Zero::zero(),
+				draw_after: 0,
+				status: JobStatus::Pending { missed_by: None },
 			};
+			let assign_at = Self::draw_falls_due(&mut job, draw_delay);
+			job.next_settlement = Self::schedule(assign_at, Timeout::Job(job_id));
 			Jobs::<T>::insert(job_id, job);
 			NextJobId::<T>::put(next);
 			Self::deposit_event(Event::JobSubmitted {
@@ -827,7 +856,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			ensure!(job.submitter == who, Error::<T>::NotSubmitter);
-			ensure!(job.status == JobStatus::Pending, Error::<T>::NotCancellable);
+			ensure!(
+				job.status == JobStatus::Pending { missed_by: None },
+				Error::<T>::NotCancellable
+			);
 			Self::refund(job_id, &mut job, RefundReason::Cancelled);
 			Jobs::<T>::insert(job_id, job);
 			Ok(())
@@ -873,7 +905,7 @@ pub mod pallet {
 			);
 
 			let params = Self::params_of(&job);
-			let audit_draw_at = now.saturating_add(One::one());
+			let audit_draw_at = Self::draw_falls_due(&mut job, params.draw_delay);
 			let settle_at = now.saturating_add(params.challenge_window);
 			// The machine is free for another job; the bond stays reserved until settlement.
 			T::Slashing::note_slot_freed(&who, job.model);
@@ -951,8 +983,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Reveals the caller's challenge of `job_id` made with `salt`: the result is disputed and
-		/// a jury drawn. Only the account that committed can reveal (the hash binds it). If the
+		/// Reveals the caller's challenge of `job_id` made with `salt`: the result is disputed, and
+		/// its jury is drawn [`JobParams::draw_delay`] blocks later, from randomness the
+		/// challenger cannot know now. Only the account that committed can reveal (the hash binds it). If the
 		/// job is already disputed or settled, the bond comes back instead.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::reveal_challenge(T::MaxJurySize::get()))]
@@ -972,7 +1005,7 @@ pub mod pallet {
 			ensure!(now > committed.committed_at, Error::<T>::RevealTooEarly);
 			let mut job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			match &job.status {
-				JobStatus::Pending | JobStatus::Assigned { .. } => {
+				JobStatus::Pending { .. } | JobStatus::Assigned { .. } => {
 					Err(Error::<T>::NotChallengeable.into())
 				}
 				JobStatus::Committed { worker, .. } => {
@@ -989,7 +1022,7 @@ pub mod pallet {
 						job_id,
 						challenger: challenger.clone(),
 					});
-					Self::open_dispute(job_id, &mut job, worker, Some(challenger));
+					Self::open_challenge(job_id, &mut job, worker, challenger);
 					Jobs::<T>::insert(job_id, job);
 					Ok(())
 				}
@@ -1015,7 +1048,7 @@ pub mod pallet {
 			let (job, commit_until, mut jury) = Self::jury_of(job_id)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now <= commit_until, Error::<T>::CommitPhaseOver);
-			let seat = Self::seat_of(&mut jury, &juror)?;
+			let seat = Self::seat_of(&mut jury.members, &juror)?;
 			ensure!(seat.commitment.is_none(), Error::<T>::AlreadyCommitted);
 			seat.commitment = Some(commitment);
 			// Re-executed: the juror's slot is free for a job.
@@ -1039,7 +1072,7 @@ pub mod pallet {
 			let (job, commit_until, mut jury) = Self::jury_of(job_id)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			ensure!(now > commit_until, Error::<T>::RevealTooEarly);
-			let seat = Self::seat_of(&mut jury, &juror)?;
+			let seat = Self::seat_of(&mut jury.members, &juror)?;
 			let commitment = seat.commitment.ok_or(Error::<T>::NotCommitted)?;
 			ensure!(seat.vote.is_none(), Error::<T>::AlreadyRevealed);
 			ensure!(
@@ -1129,6 +1162,7 @@ pub mod pallet {
 			let JobStatus::Disputed {
 				commit_until,
 				by_council: false,
+				jury_pending: false,
 				..
 			} = job.status
 			else {
@@ -1140,19 +1174,13 @@ pub mod pallet {
 
 		/// The seat of `juror` on `jury`.
 		fn seat_of<'a>(
-			jury: &'a mut JuryOf<T>,
+			jury: &'a mut JuryMembersOf<T>,
 			juror: &T::AccountId,
 		) -> Result<&'a mut JurySeat, Error<T>> {
 			jury.iter_mut()
 				.find(|(account, _)| account == juror)
 				.map(|(_, seat)| seat)
 				.ok_or(Error::<T>::NotAJuror)
-		}
-
-		/// A seed for a draw about `job_id`, from the runtime's randomness for `context`.
-		pub(crate) fn seed(context: &[u8], job_id: JobId, round: u32) -> Hash {
-			let (random, _) = T::Randomness::random(&(context, job_id, round).encode());
-			verity_primitives::blake2_256(&(context, random, job_id, round).encode())
 		}
 
 		/// Queues `timeout` for block `at` (never before the next block, whose hook has not run

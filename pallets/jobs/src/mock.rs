@@ -85,6 +85,8 @@ thread_local! {
 	static MODELS: RefCell<BTreeMap<ModelId, (JobKind, bool)>> = const { RefCell::new(BTreeMap::new()) };
 	/// Mixed into every random output, so a test can change the draws.
 	static ENTROPY: RefCell<u64> = const { RefCell::new(0) };
+	/// VRF outputs a test set for given blocks (`None`: a block without one).
+	static VRF: RefCell<BTreeMap<u64, Option<Hash>>> = const { RefCell::new(BTreeMap::new()) };
 	/// Set by tests that write parameters the soundness check would refuse.
 	pub static PARAMS_FORCED: RefCell<bool> = const { RefCell::new(false) };
 	/// The worker accounts the off-chain worker serves.
@@ -167,24 +169,45 @@ impl ModelRegistry<Balance> for MockModels {
 	}
 }
 
-/// Randomness for tests: BLAKE2 of the subject, the block number and the test's entropy.
+/// The VRF source in tests, shaped like BABE's `ParentBlockRandomness`: the output a block
+/// reads (BLAKE2 of the block number and the test's entropy, unless a test set another or none),
+/// hashed with the subject.
 pub struct MockRandomness;
 
 impl MockRandomness {
-	/// Changes every later draw.
+	/// Changes every later output a test did not set.
 	pub fn set_entropy(entropy: u64) {
 		ENTROPY.with(|e| *e.borrow_mut() = entropy);
 	}
+
+	/// Sets the VRF output block `block` reads; `None` makes it a block without one.
+	pub fn set_output(block: u64, output: Option<Hash>) {
+		VRF.with(|v| v.borrow_mut().insert(block, output));
+	}
+
+	/// What the beacon takes in from a block whose VRF output is `output`.
+	pub fn beacon_input(output: Hash) -> Hash {
+		verity_primitives::blake2_256(&(crate::draws::BEACON_TAG, output).encode())
+	}
+
+	/// The output block `block` reads.
+	pub fn output(block: u64) -> Option<Hash> {
+		VRF.with(|v| v.borrow().get(&block).copied())
+			.unwrap_or_else(|| {
+				let entropy = ENTROPY.with(|e| *e.borrow());
+				Some(verity_primitives::blake2_256(
+					&(b"vrf", block, entropy).encode(),
+				))
+			})
+	}
 }
 
-impl Randomness<Hash, u64> for MockRandomness {
-	fn random(subject: &[u8]) -> (Hash, u64) {
+impl Randomness<Option<Hash>, u64> for MockRandomness {
+	fn random(subject: &[u8]) -> (Option<Hash>, u64) {
 		let block = System::block_number();
-		let entropy = ENTROPY.with(|e| *e.borrow());
-		(
-			verity_primitives::blake2_256(&(subject, block, entropy).encode()),
-			block,
-		)
+		let output = Self::output(block)
+			.map(|output| verity_primitives::blake2_256(&(subject, output).encode()));
+		(output, block.saturating_sub(1))
 	}
 }
 
@@ -237,6 +260,7 @@ pub fn default_params() -> JobParams<Balance, u64> {
 		winner_share: Perbill::from_percent(50),
 		jury_share: Perbill::from_percent(30),
 		result_retention: 20,
+		draw_delay: 2,
 	}
 }
 
@@ -388,6 +412,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 		models.insert(RETIRED, (JobKind::Generate, false));
 	});
 	MockRandomness::set_entropy(0);
+	VRF.with(|v| v.borrow_mut().clear());
 	MockLocalWorkers::set(&[]);
 	MockLocalWorkers::take_sent();
 	let mut ext = sp_io::TestExternalities::new(storage);

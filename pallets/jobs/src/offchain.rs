@@ -112,7 +112,11 @@ impl<T: Config> Pallet<T> {
 					let Some(jury) = Juries::<T>::get(job_id) else {
 						continue;
 					};
-					for (juror, seat) in jury.iter().filter(|(juror, _)| locals.contains(juror)) {
+					for (juror, seat) in jury
+						.members
+						.iter()
+						.filter(|(juror, _)| locals.contains(juror))
+					{
 						if seat.commitment.is_none() && now < *commit_until {
 							Self::commit_juror_vote(now, job_id, &job, juror);
 						} else if seat.commitment.is_some()

@@ -13,18 +13,21 @@
 //! left waits for the next block and goes first there. Nothing is refused because the queue is
 //! busy, and nothing is skipped: a burst only delays settlement, in order, by a few blocks, and
 //! every moment is checked against the status, so a late entry acts as if it came on time
-//! (a deadline is still the deadline; a late audit draw reads a later block's randomness, which
-//! nobody knew either). The `integrity_test` checks that the worst case of one block
+//! (a deadline is still the deadline; a late draw reads a later state of the randomness beacon,
+//! which nobody knew either). A draw whose beacon lacks its fresh VRF outputs (see
+//! [`crate::draws`]) waits a block and is looked at again. The `integrity_test` checks that the worst case of one block
 //! ([`Pallet::worst_settlement_weight`]) fits in half of its weight.
 //!
 //! ## The moments of a job
 //!
-//! * **Pending**: the assignment draw, from this block's randomness: a worker with a free slot
+//! * **Pending**, a draw delay after it fell due: the assignment draw: a worker with a free slot
 //!   and bond for the fee, or a refund when there is none.
 //! * **Assigned** past its deadline: the worker pays [`JobParams::missed_deadline_multiple`]
-//!   times the fee (to the treasury); the job goes to a second worker once, then is refunded.
-//! * **Committed**, the block after the result: the audit draw, from this block's randomness. An
-//!   audited result is disputed before a jury like a challenged one.
+//!   times the fee (to the treasury); the job is pending again for a second worker, drawn a draw
+//!   delay later without the silent one (refunded at once when nobody else could take it), and
+//!   refunded if the second misses too.
+//! * **Committed**, a draw delay after the result: the audit draw. An audited result is disputed
+//!   before a jury like a challenged one.
 //! * **Committed** at the end of its window: finalized. The worker gets the fee minus
 //!   [`JobParams::protocol_share`], which goes to the treasury.
 //! * **Disputed** at its end: see [`crate::disputes`].
@@ -126,8 +129,18 @@ impl<T: Config> Pallet<T> {
 			return T::WeightInfo::settle_stale();
 		};
 		let weight = match job.status.clone() {
-			JobStatus::Pending => {
-				Self::assign(job_id, &mut job);
+			JobStatus::Pending { .. }
+			| JobStatus::Committed { .. }
+			| JobStatus::Disputed { .. }
+				if Self::awaits_draw(&job.status, now) && !Self::draw_ready(&job) =>
+			{
+				// Its draw is due but the beacon lacks fresh VRF outputs: wait a block.
+				Self::reschedule(job_id, &mut job, now.saturating_add(One::one()));
+				Jobs::<T>::insert(job_id, job);
+				return T::WeightInfo::settle_stale();
+			}
+			JobStatus::Pending { missed_by } => {
+				Self::assign(job_id, &mut job, missed_by);
 				T::WeightInfo::settle_assign()
 			}
 			JobStatus::Assigned {
@@ -146,7 +159,7 @@ impl<T: Config> Pallet<T> {
 			} if now >= audit_draw_at => {
 				if Self::draw_audit(job_id, &job) {
 					Self::deposit_event(Event::AuditStarted { job_id });
-					Self::open_dispute(job_id, &mut job, worker, None);
+					Self::open_audit(job_id, &mut job, worker);
 				} else {
 					job.status = JobStatus::Committed {
 						worker,
@@ -172,6 +185,14 @@ impl<T: Config> Pallet<T> {
 				Self::finalize(job_id, &mut job, &[]);
 				T::WeightInfo::settle_finalize()
 			}
+			JobStatus::Disputed {
+				resolve_at,
+				jury_pending: true,
+				..
+			} if now >= resolve_at => {
+				Self::draw_pending_jury(job_id, &mut job);
+				T::WeightInfo::settle_audit_draw(T::MaxJurySize::get())
+			}
 			JobStatus::Disputed { resolve_at, .. } if now >= resolve_at => {
 				Self::resolve_dispute(job_id, &mut job, None);
 				T::WeightInfo::settle_dispute(T::MaxJurySize::get())
@@ -195,10 +216,29 @@ impl<T: Config> Pallet<T> {
 		weight
 	}
 
+	/// Whether a job with `status`, looked at in block `now`, is due for a draw: an assignment,
+	/// an audit or a pending jury.
+	fn awaits_draw(status: &crate::JobStatusOf<T>, now: BlockNumberFor<T>) -> bool {
+		match status {
+			JobStatus::Pending { .. } => true,
+			JobStatus::Committed {
+				audit_draw_at,
+				audit_decided: false,
+				..
+			} => now >= *audit_draw_at,
+			JobStatus::Disputed {
+				jury_pending: true,
+				resolve_at,
+				..
+			} => now >= *resolve_at,
+			_ => false,
+		}
+	}
+
 	/// The block at which a job with `status` next needs the hook.
 	pub(crate) fn moment_of(status: &crate::JobStatusOf<T>) -> Option<BlockNumberFor<T>> {
 		match status {
-			JobStatus::Pending => None,
+			JobStatus::Pending { .. } => None,
 			JobStatus::Assigned { deadline, .. } => Some(deadline.saturating_add(One::one())),
 			JobStatus::Committed {
 				audit_draw_at,
@@ -218,12 +258,15 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The assignment draw of a pending job: a worker serving the model with a free slot and
-	/// bond for the fee, not the submitter; or a refund when there is none.
-	fn assign(job_id: JobId, job: &mut JobOf<T>) {
-		let seed = Self::seed(b"verity/assign", job_id, 0);
-		let exclude = [job.submitter.clone()];
+	/// bond for the fee, not the submitter and not the worker that missed its deadline (the
+	/// second draw); or a refund when there is none.
+	fn assign(job_id: JobId, job: &mut JobOf<T>, missed_by: Option<T::AccountId>) {
+		let reassigned = missed_by.is_some();
+		let seed = Self::seed(b"verity/assign", job_id, u32::from(reassigned));
+		let mut exclude = alloc::vec![job.submitter.clone()];
+		exclude.extend(missed_by);
 		if T::Models::accepts_jobs(job.model)
-			&& Self::give_to_worker(job_id, job, &exclude, seed, false)
+			&& Self::give_to_worker(job_id, job, &exclude, seed, reassigned)
 		{
 			return;
 		}
@@ -263,7 +306,8 @@ impl<T: Config> Pallet<T> {
 		true
 	}
 
-	/// Whether the result of `job_id` is audited: drawn from this block's randomness.
+	/// Whether the result of `job_id` is audited: drawn from the beacon, a draw delay after the
+	/// result.
 	fn draw_audit(job_id: JobId, job: &JobOf<T>) -> bool {
 		let rate = Self::params_of(job).audit_rate;
 		let seed = Self::seed(b"verity/audit", job_id, 0);
@@ -312,8 +356,10 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
-	/// A missed deadline: the worker pays a multiple of the fee, then the job goes to another
-	/// worker once, or is refunded.
+	/// A missed deadline: the worker pays a multiple of the fee, then the job waits for a second
+	/// worker, drawn after the draw delay (the silent worker chose its silence by the deadline
+	/// and must not know whom it brings), or is refunded at once when no other worker could take
+	/// it now.
 	fn missed_deadline(job_id: JobId, job: &mut JobOf<T>, worker: T::AccountId, reassigned: bool) {
 		let credit = Self::slash(
 			job_id,
@@ -323,19 +369,25 @@ impl<T: Config> Pallet<T> {
 		);
 		T::ProtocolFees::on_unbalanced(credit);
 		T::Slashing::note_job_finished(&worker, job.model, Self::demand_of(job), true, false);
-		if !reassigned && T::Models::accepts_jobs(job.model) {
-			let seed = Self::seed(b"verity/assign", job_id, 1);
-			let exclude = [job.submitter.clone(), worker];
-			if Self::give_to_worker(job_id, job, &exclude, seed, true) {
-				return;
-			}
+		let demand = Self::demand_of(job);
+		let others = [job.submitter.clone(), worker.clone()];
+		if !reassigned
+			&& T::Models::accepts_jobs(job.model)
+			&& T::Workers::eligible_count(job.model, &others, demand) > 0
+		{
+			job.status = JobStatus::Pending {
+				missed_by: Some(worker),
+			};
+			let draw_at = Self::draw_falls_due(job, Self::params_of(job).draw_delay);
+			Self::reschedule(job_id, job, draw_at);
+			return;
 		}
 		Self::refund(job_id, job, RefundReason::NoWorker);
 	}
 
 	/// Pays the worker of `job` its fee minus the protocol share, which goes to `jurors` (an
-	/// audited or disputed job) or else to the treasury, and marks the job finalized.
-	pub(crate) fn finalize(job_id: JobId, job: &mut JobOf<T>, jurors: &[T::AccountId]) {
+	/// audited or disputed job; by seats) or else to the treasury, and marks the job finalized.
+	pub(crate) fn finalize(job_id: JobId, job: &mut JobOf<T>, jurors: &[(T::AccountId, u32)]) {
 		let worker = match &job.status {
 			JobStatus::Committed { worker, .. } | JobStatus::Disputed { worker, .. } => {
 				worker.clone()
@@ -397,14 +449,19 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Shares `credit` equally among `payees`; the remainder (or all of it, with no payee) goes
-	/// to the treasury.
-	pub(crate) fn share(mut credit: CreditOf<T>, payees: &[T::AccountId]) {
-		let count = payees.len() as u32;
-		if count > 0 {
-			let each = credit.peek() / BalanceOf::<T>::from(count);
-			for payee in payees {
-				Self::pay(credit.extract(each), payee);
+	/// Shares `credit` among `payees` in proportion to their seats (equal parts per seat); the
+	/// remainder (or all of it, with no payee) goes to the treasury.
+	pub(crate) fn share(mut credit: CreditOf<T>, payees: &[(T::AccountId, u32)]) {
+		let seats = payees
+			.iter()
+			.fold(0u32, |sum, (_, seats)| sum.saturating_add(*seats));
+		if seats > 0 {
+			let per_seat = credit.peek() / BalanceOf::<T>::from(seats);
+			for (payee, held) in payees {
+				Self::pay(
+					credit.extract(per_seat.saturating_mul((*held).into())),
+					payee,
+				);
 			}
 		}
 		T::ProtocolFees::on_unbalanced(credit);

@@ -25,6 +25,7 @@ use crate::{
 
 mod attacks;
 mod disputes;
+mod draws;
 mod economics;
 mod offchain;
 
@@ -100,13 +101,21 @@ fn submit_pending(who: AccountId, fee: Balance) -> JobId {
 	job_id
 }
 
-/// Submits a generation job from `who` with `fee` and moves to the next block, whose hook draws
-/// its worker; returns its id.
+/// Submits a generation job from `who` with `fee` and moves to the block whose hook draws its
+/// worker (the draw delay later); returns its id.
 fn submit(who: AccountId, fee: Balance) -> JobId {
 	let job_id = submit_pending(who, fee);
-	run_to_block(System::block_number() + 1);
+	run_to_next_settlement(job_id);
 	job_id
 }
+
+/// Moves to the block whose hook looks at `job_id` next.
+fn run_to_next_settlement(job_id: JobId) {
+	run_to_block(pallet_jobs_storage::job(job_id).next_settlement);
+}
+
+/// The draw delay of the test parameters.
+const DELAY: u64 = 2;
 
 /// The deposit of a job submitted by [`submit`].
 fn deposit() -> Balance {
@@ -142,19 +151,42 @@ fn challenge(who: AccountId, job_id: JobId) {
 		job_id,
 		salt
 	));
+	// The jury is drawn after the draw delay.
+	run_to_next_settlement(job_id);
 }
 
 fn jury(job_id: JobId) -> Vec<AccountId> {
 	crate::Juries::<Test>::get(job_id)
 		.expect("a jury sits")
+		.members
 		.iter()
 		.map(|(juror, _)| *juror)
 		.collect()
 }
 
-/// Every juror of `job_id` commits the vote `vote_of` gives it (`None`: it does not commit),
-/// reveals it after the commit phase, and the dispute is resolved.
+/// The jurors of `job_id` with their seats.
+fn seats(job_id: JobId) -> Vec<(AccountId, u32)> {
+	crate::Juries::<Test>::get(job_id)
+		.expect("a jury sits")
+		.members
+		.iter()
+		.map(|(juror, seat)| (*juror, seat.seats))
+		.collect()
+}
+
+/// Every juror of `job_id` (drawn first if its draw is pending) commits the vote `vote_of` gives
+/// it (`None`: it does not commit), reveals it after the commit phase, and the dispute is
+/// resolved.
 fn run_jury(job_id: JobId, vote_of: impl Fn(AccountId) -> Option<Vote>) {
+	if matches!(
+		status(job_id),
+		JobStatus::Disputed {
+			jury_pending: true,
+			..
+		}
+	) {
+		run_to_next_settlement(job_id);
+	}
 	let JobStatus::Disputed {
 		commit_until,
 		resolve_at,
@@ -224,7 +256,7 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 		assert_eq!(job_id, 0);
 		assert_eq!(
 			status(job_id),
-			JobStatus::Pending,
+			JobStatus::Pending { missed_by: None },
 			"no worker is drawn in this block"
 		);
 		assert_eq!(held_fee(ALICE), 100);
@@ -235,7 +267,13 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 		assert_eq!(deposit(), DEPOSIT_BASE + DEPOSIT_PER_BYTE * bytes);
 		assert_eq!(held_deposit(ALICE), deposit());
 		assert_eq!(Balances::balance(&ALICE), before - 100 - deposit());
-		run_to_block(2);
+		run_to_block(DELAY);
+		assert_eq!(
+			status(job_id),
+			JobStatus::Pending { missed_by: None },
+			"the draw waits for two VRF outputs after the submission's block"
+		);
+		run_to_block(1 + DELAY);
 		assert_eq!(assigned_worker(job_id), 1, "only worker 1 serves the model");
 		assert_eq!(
 			pallet_workers::Ledgers::<Test>::get(1).unwrap().reserved,
@@ -249,7 +287,7 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 				job_id: 0,
 				submitter: ALICE,
 				fee: 100,
-				assign_at: 2,
+				assign_at: 3,
 				..
 			}
 		));
@@ -258,7 +296,7 @@ fn submit_job_holds_the_fee_and_assigns_a_serving_worker() {
 			Event::JobAssigned {
 				job_id: 0,
 				worker: 1,
-				deadline: 2 + default_params().execution_window
+				deadline: 1 + DELAY + default_params().execution_window
 			}
 		);
 		assert_eq!(crate::NextJobId::<Test>::get(), 1);
@@ -413,7 +451,7 @@ fn the_submitter_cancels_for_a_full_refund_only_while_no_worker_is_drawn() {
 				..
 			}
 		));
-		run_to_block(2);
+		run_to_block(1 + DELAY);
 		assert_eq!(
 			pallet_workers::Ledgers::<Test>::get(1)
 				.unwrap()
@@ -499,7 +537,7 @@ fn only_the_assigned_worker_answers_before_the_deadline_with_a_valid_receipt() {
 			JobsError::UnknownJob
 		);
 
-		let deadline = 2 + default_params().execution_window;
+		let deadline = 1 + DELAY + default_params().execution_window;
 		run_to_block(deadline);
 		assert_ok!(Jobs::submit_result(
 			RuntimeOrigin::signed(1),
@@ -526,7 +564,7 @@ fn a_result_after_the_deadline_is_refused() {
 		let job_id = submit(ALICE, 100);
 		let output = answer("4");
 		let signature = sign(1, job_id, &output);
-		let deadline = 2 + default_params().execution_window;
+		let deadline = 1 + DELAY + default_params().execution_window;
 		System::set_block_number(deadline + 1);
 		assert_noop!(
 			Jobs::submit_result(RuntimeOrigin::signed(1), job_id, output, signature),
@@ -628,7 +666,7 @@ fn a_withholding_worker_is_slashed_and_the_job_reassigned_once_then_refunded() {
 		let job_id = submit(ALICE, 100);
 		let first = assigned_worker(job_id);
 		let second = if first == 1 { 2 } else { 1 };
-		run_to_block(2 + default_params().execution_window + 1);
+		run_to_block(1 + DELAY + default_params().execution_window + 1);
 		assert_eq!(faults(first, FaultKind::MissedDeadline), 1);
 		assert_eq!(
 			stake(first),
@@ -640,6 +678,18 @@ fn a_withholding_worker_is_slashed_and_the_job_reassigned_once_then_refunded() {
 			pallet_workers::WorkerStatus::Paused,
 			"not drawn again until it resumes"
 		);
+		assert_eq!(
+			status(job_id),
+			JobStatus::Pending {
+				missed_by: Some(first)
+			},
+			"the second worker is drawn after the draw delay"
+		);
+		assert_noop!(
+			Jobs::cancel_job(RuntimeOrigin::signed(ALICE), job_id),
+			JobsError::NotCancellable
+		);
+		run_to_next_settlement(job_id);
 		assert_eq!(
 			assigned_worker(job_id),
 			second,
@@ -682,7 +732,7 @@ fn a_missed_deadline_with_no_other_worker_refunds_at_once() {
 	run_test(|| {
 		register(1, &[GENERATE]);
 		let job_id = submit(ALICE, 100);
-		run_to_block(2 + default_params().execution_window + 1);
+		run_to_block(1 + DELAY + default_params().execution_window + 1);
 		assert!(matches!(
 			status(job_id),
 			JobStatus::Refunded {
@@ -720,7 +770,7 @@ fn a_copied_challenge_reveal_from_another_account_fails() {
 			Jobs::reveal_challenge(RuntimeOrigin::signed(CHALLENGER), job_id, salt),
 			JobsError::RevealTooEarly
 		);
-		run_to_block(3);
+		run_to_block(2 + DELAY);
 		// Bob saw the reveal in the pool and sends the same job and salt first: his hash differs.
 		assert_noop!(
 			Jobs::reveal_challenge(RuntimeOrigin::signed(BOB), job_id, salt),
@@ -736,14 +786,20 @@ fn a_copied_challenge_reveal_from_another_account_fails() {
 			JobStatus::Disputed {
 				challenger: Some(CHALLENGER),
 				by_council: false,
+				jury_pending: true,
 				..
 			}
 		));
-		let jurors = jury(job_id);
-		assert_eq!(jurors.len(), 3, "the three other workers");
+		assert!(
+			crate::Juries::<Test>::get(job_id).is_none(),
+			"the jury is drawn after the draw delay, not by the reveal"
+		);
+		run_to_next_settlement(job_id);
+		let drawn = seats(job_id);
+		assert_eq!(drawn.iter().map(|(_, n)| n).sum::<u32>(), 3, "three seats");
 		assert!(![worker, CHALLENGER, ALICE]
 			.iter()
-			.any(|a| jurors.contains(a)));
+			.any(|a| drawn.iter().any(|(juror, _)| juror == a)));
 	});
 }
 
@@ -897,7 +953,7 @@ fn a_challenge_of_a_job_without_result_is_refused() {
 			RuntimeOrigin::signed(CHALLENGER),
 			challenge_commitment(&CHALLENGER, job_id, &salt)
 		));
-		run_to_block(3);
+		run_to_block(2 + DELAY);
 		assert_noop!(
 			Jobs::reveal_challenge(RuntimeOrigin::signed(CHALLENGER), job_id, salt),
 			JobsError::NotChallengeable

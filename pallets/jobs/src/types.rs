@@ -77,6 +77,13 @@ pub struct JobParams<Balance, BlockNumber> {
 	pub jury_share: Perbill,
 	/// Blocks a settled job's record and result are kept before they are pruned.
 	pub result_retention: BlockNumber,
+	/// VRF outputs (one per block) the randomness beacon must take in after a draw falls due
+	/// before the draw is made: an assignment after `submit_job`, an audit after
+	/// `submit_result`, a jury after `reveal_challenge` or a silent jury, a second worker after
+	/// a missed deadline. Whoever makes a draw fall due cannot know the outputs of the blocks
+	/// that follow unless it authors every one of them (see [`crate::draws`]). At least
+	/// [`crate::draws::MIN_DRAW_DELAY`].
+	pub draw_delay: u32,
 }
 
 /// A parameter set some job in flight was submitted under, and how many such jobs there are.
@@ -114,10 +121,15 @@ pub struct WindowBounds<BlockNumber> {
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub enum JobStatus<AccountId, BlockNumber> {
-	/// Paid for; the worker is drawn by the settlement hook of a later block (the job's
-	/// `next_settlement`), from randomness the submitter could not know. Only now can the
-	/// submitter cancel: nobody has seen the job to answer it.
-	Pending,
+	/// Waiting for its worker, drawn by the settlement hook once the randomness beacon has
+	/// taken in [`JobParams::draw_delay`] VRF outputs after the job fell due (its `draw_after`),
+	/// from randomness the submitter could not know. While nobody has been drawn
+	/// (`missed_by` is `None`) the submitter can cancel: nobody has seen the job to answer it.
+	Pending {
+		/// The worker that missed its deadline, when this is the wait for the second (and last)
+		/// worker: it is excluded from the draw, and the job can no longer be cancelled.
+		missed_by: Option<AccountId>,
+	},
 	/// A worker was drawn and must answer by `deadline`.
 	Assigned {
 		/// The assigned worker.
@@ -151,6 +163,10 @@ pub enum JobStatus<AccountId, BlockNumber> {
 		/// No juror could be drawn, or every jury was silent: the council decides by
 		/// `resolve_at`.
 		by_council: bool,
+		/// The jury of `round` is not drawn yet: it is drawn at `resolve_at` (or later, once the
+		/// job's `draw_after` is reached), from randomness nobody knew when the dispute opened
+		/// or the last jury fell silent. No vote is taken meanwhile.
+		jury_pending: bool,
 		/// Which jury this is: 0 for the first, one more for each jury drawn after a silent one.
 		round: u32,
 	},
@@ -194,6 +210,10 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	/// The block whose settlement hook looks at the job next (its one entry in
 	/// [`crate::Timeouts`]).
 	pub next_settlement: BlockNumber,
+	/// The count of VRF outputs ([`RandomnessBeacon::outputs`]) the job's next draw waits for
+	/// (an assignment, audit or jury): [`JobParams::draw_delay`] more than when it fell due.
+	/// Meaningless while no draw is pending.
+	pub draw_after: u64,
 	/// Where it stands.
 	pub status: JobStatus<AccountId, BlockNumber>,
 }
@@ -256,13 +276,51 @@ pub struct Vote {
 	pub confirms: bool,
 }
 
-/// A juror's seat: its commitment and, once revealed, its vote.
+/// A juror's place on a jury: how many seats it won, its commitment and, once revealed, its
+/// vote (which counts once per seat).
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug, Default)]
 pub struct JurySeat {
+	/// Seats this juror holds: seats are drawn with replacement in proportion to bond.
+	pub seats: u32,
 	/// The hash it committed to.
 	pub commitment: Option<Hash>,
 	/// The vote it revealed.
 	pub vote: Option<Vote>,
+}
+
+/// A jury: its members with their seats (`Members`, a bounded list of (juror, [`JurySeat`])),
+/// and the stake every seat stands for.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug, Default)]
+pub struct Jury<Members, Balance> {
+	/// Each juror once, with its seats and vote.
+	pub members: Members,
+	/// The bond of the pool the seats were drawn from, divided by the seats: what a juror's
+	/// slash is a share of, per seat, so that a seat costs the same whoever holds it and
+	/// splitting a bond over accounts lowers no one's exposure.
+	pub seat_stake: Balance,
+}
+
+/// The market's randomness beacon: every block's VRF output (BABE's, read the block after)
+/// chained into one hash. Draws read it a [`JobParams::draw_delay`] of outputs after they fall
+/// due; see [`crate::draws`].
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct RandomnessBeacon {
+	/// BLAKE2-256 of the previous value and the newest VRF output.
+	pub value: Hash,
+	/// How many VRF outputs have been mixed in since genesis.
+	pub outputs: u64,
 }
 
 /// How a dispute ended.

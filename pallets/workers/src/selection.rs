@@ -17,6 +17,11 @@
 //!   job; only drawn workers' records are read. A jury seat ([`Demand::JurySeat`]) takes any
 //!   active worker of the model.
 //!
+//! Jury seats ([`WorkerSelection::draw_seats`]) are drawn the other way, **with replacement**:
+//! every seat is an independent stake-weighted pick over the same pool, so a group holding a
+//! share `s` of the pool's bond wins Binomial(seats, s) seats whether it is one account or a
+//! hundred. Splitting a bond wins no jury weight.
+//!
 //! The point is the first 16 bytes of the hash reduced modulo the total weight; the bias this adds
 //! is below `total / 2^128`, far under one part in a billion for any real total.
 
@@ -111,6 +116,30 @@ impl<T: Config> WorkerSelection<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			}
 		}
 		chosen
+	}
+
+	fn draw_seats(
+		model: ModelId,
+		exclude: &[T::AccountId],
+		seed: Hash,
+		seats: u32,
+	) -> (Vec<(T::AccountId, u32)>, BalanceOf<T>) {
+		let pool = Self::pool(model, exclude);
+		let total = pool
+			.iter()
+			.fold(0u128, |sum, (_, weight)| sum.saturating_add(*weight));
+		let mut drawn: Vec<(T::AccountId, u32)> = Vec::new();
+		if total == 0 {
+			return (drawn, Zero::zero());
+		}
+		for seat in 0..seats {
+			let (worker, _) = &pool[pick(&pool, draw_point(&seed, seat, total))];
+			match drawn.iter_mut().find(|(account, _)| account == worker) {
+				Some((_, count)) => *count = count.saturating_add(1),
+				None => drawn.push((worker.clone(), 1)),
+			}
+		}
+		(drawn, total.saturated_into())
 	}
 
 	fn eligible_count(

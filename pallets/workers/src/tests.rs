@@ -729,6 +729,71 @@ mod selection {
 		}
 	}
 
+	/// How often `group` wins at least `wanted` of 3 seats, and its mean seat count, over
+	/// `rounds` seeds.
+	fn seat_chance(group: &[AccountId], wanted: u32, rounds: u32) -> (f64, f64) {
+		let mut hits = 0u32;
+		let mut seats = 0u32;
+		for i in 0..rounds {
+			let (drawn, _) = Workers::draw_seats(0, &[], seed(i), 3);
+			let won: u32 = drawn
+				.iter()
+				.filter(|(w, _)| group.contains(w))
+				.map(|(_, n)| n)
+				.sum();
+			seats += won;
+			hits += u32::from(won >= wanted);
+		}
+		(
+			hits as f64 / rounds as f64,
+			seats as f64 / (3 * rounds) as f64,
+		)
+	}
+
+	#[test]
+	fn jury_seats_are_drawn_with_replacement_and_splitting_wins_no_seats() {
+		let rounds = 20_000;
+		// 15% of the bond in one account, then the same 15% in two accounts of 7.5% (the mock's
+		// index holds four workers).
+		let single = new_test_ext().execute_with(|| {
+			worker(1, 1_500, &[0]);
+			worker(2, 4_250, &[0]);
+			worker(3, 4_250, &[0]);
+			let (drawn, pool) = Workers::draw_seats(0, &[], seed(7), 3);
+			assert_eq!(pool, 10_000, "the pool's bond");
+			assert_eq!(drawn.iter().map(|(_, n)| n).sum::<u32>(), 3, "three seats");
+			assert_eq!(
+				drawn,
+				Workers::draw_seats(0, &[], seed(7), 3).0,
+				"same seed"
+			);
+			assert_eq!(Workers::draw_seats(0, &[2, 3], seed(7), 3).0, vec![(1, 3)]);
+			assert!(Workers::draw_seats(0, &[1, 2, 3], seed(7), 3).0.is_empty());
+			seat_chance(&[1], 2, rounds)
+		});
+		let split = new_test_ext().execute_with(|| {
+			for w in [1, 4] {
+				worker(w, 750, &[0]);
+			}
+			worker(2, 4_250, &[0]);
+			worker(3, 4_250, &[0]);
+			seat_chance(&[1, 4], 2, rounds)
+		});
+		// Binomial(3, 0.15): P(at least 2) = 3 * 0.15^2 * 0.85 + 0.15^3.
+		let exact = 3.0 * 0.15f64.powi(2) * 0.85 + 0.15f64.powi(3);
+		println!(
+			"15% of the bond, 3 seats: at least 2 seats single {:.4} / split over 2 {:.4} \
+			 (exact {exact:.4}); seat share single {:.4} / split {:.4} (exact 0.15)",
+			single.0, split.0, single.1, split.1
+		);
+		let tol = tolerance(rounds, exact) / rounds as f64;
+		let tol_share = tolerance(3 * rounds, 0.15) / (3 * rounds) as f64;
+		for (chance, share) in [single, split] {
+			assert!((chance - exact).abs() < tol, "{chance} vs {exact}");
+			assert!((share - 0.15).abs() < tol_share, "{share} vs 0.15");
+		}
+	}
+
 	#[test]
 	fn excluded_paused_and_underbonded_workers_are_never_drawn() {
 		test(|| {

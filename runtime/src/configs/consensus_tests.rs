@@ -307,6 +307,8 @@ fn vrf_randomness_is_none_until_a_block_has_a_vrf_output() {
 		assert!(job.is_some() && audit.is_some());
 		assert_ne!(job, audit, "mixed with the subject");
 		assert_ne!(job, Some(System::parent_hash()));
+		// The job market's beacon took in that one output, and only it (blocks 2 to 3 had none).
+		assert_eq!(pallet_jobs::Beacon::<Runtime>::get().outputs, 1);
 	});
 }
 

@@ -1,19 +1,17 @@
 //! The inference-job market (`pallet-jobs`): fees, assignments, challenges, audits and juries,
 //! reading the registry and the workers through the `verity-primitives` traits.
 
-use codec::Encode;
 use frame_support::{
 	parameter_types,
-	traits::{tokens::imbalance::ResolveTo, ConstU32, EitherOfDiverse, Randomness},
+	traits::{tokens::imbalance::ResolveTo, ConstU32, EitherOfDiverse},
 };
 use frame_system::EnsureRoot;
 use pallet_jobs::{JobParams, WindowBounds};
 use sp_runtime::Perbill;
 use verity_primitives::{
-	blake2_256,
 	time::{DAYS, HOURS, MINUTES},
 	token::{MICRO_UNIT, MILLI_UNIT, UNIT},
-	BlockNumber, Hash,
+	BlockNumber,
 };
 
 use crate::{
@@ -21,30 +19,14 @@ use crate::{
 		governance::{EnsureCouncilMajority, TreasuryAccount},
 		workers::{MaxJobLifetime, MinWorkerBond},
 	},
-	AccountId, Balance, Balances, Models, Runtime, RuntimeHoldReason, System, Workers,
+	AccountId, Balance, Balances, Models, Runtime, RuntimeHoldReason, Workers,
 };
-
-/// Randomness from the parent block's hash, mixed with the subject: what the job market draws
-/// from today.
-///
-/// Unknown to anyone before the parent block is built, so a worker cannot tell when it submits a
-/// result whether it will be audited (the audit is drawn from the next block). The author of the
-/// parent block can grind it (a block hash is whatever the author makes it); [`VrfRandomness`]
-/// replaces it when the market's draws move to BABE (the Draws issue).
-pub struct ParentHashRandomness;
-
-impl Randomness<Hash, BlockNumber> for ParentHashRandomness {
-	fn random(subject: &[u8]) -> (Hash, BlockNumber) {
-		let parent = System::parent_hash();
-		let block = System::block_number().saturating_sub(1);
-		(blake2_256(&(subject, parent).encode()), block)
-	}
-}
 
 /// BABE's VRF randomness of the parent block (`pallet_babe::ParentBlockRandomness`), mixed with
 /// the subject: an author cannot choose it (the VRF output is fixed by its key and the slot), only
-/// withhold its block. It is `None` before the first block with a VRF output; a caller must wait
-/// for one and never fall back to a block hash. Not used by the job market yet.
+/// withhold its block. It is `None` before the first block with a VRF output. The job market mixes
+/// it into its randomness beacon every block and draws only after `draw_delay` fresh outputs;
+/// without one a draw waits and never falls back to a block hash (see `pallet_jobs::draws`).
 pub type VrfRandomness = pallet_babe::ParentBlockRandomness<Runtime>;
 
 /// The market's parameters on long-running chains (local testnet and live): windows in minutes
@@ -72,6 +54,9 @@ pub fn live_params() -> JobParams<Balance, BlockNumber> {
 		winner_share: Perbill::from_percent(50),
 		jury_share: Perbill::from_percent(30),
 		result_retention: 7 * 24 * HOURS,
+		// A minute of VRF outputs after a draw falls due: predicting one takes authoring all ten
+		// blocks (10⁻¹⁰ at 10% of block production, 1.5·10⁻⁵ at 33%; see `pallet_jobs::draws`).
+		draw_delay: 10,
 	}
 }
 
@@ -86,6 +71,8 @@ pub fn dev_params() -> JobParams<Balance, BlockNumber> {
 		jury_reveal_window: 3,
 		council_window: 10,
 		result_retention: 24 * HOURS,
+		// The shortest delay: dev and local chains are for testing, not for value.
+		draw_delay: pallet_jobs::draws::MIN_DRAW_DELAY,
 		..live_params()
 	}
 }
@@ -117,7 +104,7 @@ impl pallet_jobs::Config for Runtime {
 	type Models = Models;
 	type Workers = Workers;
 	type Slashing = Workers;
-	type Randomness = ParentHashRandomness;
+	type Randomness = VrfRandomness;
 	type ProtocolFees = ResolveTo<TreasuryAccount, Balances>;
 	/// A council majority (or root on development chains) changes the economics.
 	type ParamsOrigin = EitherOfDiverse<EnsureRoot<AccountId>, EnsureCouncilMajority>;

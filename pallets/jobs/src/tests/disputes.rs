@@ -3,6 +3,22 @@
 
 use super::*;
 
+/// The stake one seat of a jury stands for: the bond of the pool its seats were drawn from
+/// (`pool`: the eligible workers), over the jury's seats.
+fn seat_stake(pool: &[AccountId], jury_seats: u32) -> Balance {
+	pool.iter().map(|worker| stake(*worker)).sum::<Balance>() / Balance::from(jury_seats)
+}
+
+/// Moves to the block whose hook draws whether the committed result of `job_id` is audited
+/// (the draw delay after the result); returns it.
+fn run_to_audit_draw(job_id: JobId) -> u64 {
+	let JobStatus::Committed { audit_draw_at, .. } = status(job_id) else {
+		panic!("job {job_id} is not committed: {:?}", status(job_id));
+	};
+	run_to_block(audit_draw_at);
+	audit_draw_at
+}
+
 // ---------------------------------------------------------------------------------------------
 // Juries
 // ---------------------------------------------------------------------------------------------
@@ -14,10 +30,17 @@ fn a_juror_who_commits_and_does_not_reveal_is_slashed_for_silence() {
 		register_all(&[1, 2, 3, 4]);
 		let job_id = submit(ALICE, 100);
 		let truth = answer("4");
-		answer_with(job_id, &truth);
+		let worker = answer_with(job_id, &truth);
 		challenge(CHALLENGER, job_id);
 		let jurors = jury(job_id);
-		let silent = jurors[0];
+		// The juror with the most seats stays silent: it pays for each of them.
+		let (silent, silent_seats) = seats(job_id)
+			.into_iter()
+			.max_by_key(|(juror, n)| (*n, core::cmp::Reverse(*juror)))
+			.expect("a juror");
+		// The seats were drawn from every worker but the accused: three bonds over three seats.
+		let pool: Vec<AccountId> = [1, 2, 3, 4].into_iter().filter(|w| *w != worker).collect();
+		let seat_stake = seat_stake(&pool, 3);
 		let salt = [3u8; 32];
 		let vote = vote_for(&truth, &truth);
 		assert_ok!(Jobs::commit_vote(
@@ -27,8 +50,12 @@ fn a_juror_who_commits_and_does_not_reveal_is_slashed_for_silence() {
 		));
 		run_jury(job_id, |juror| (juror != silent).then_some(vote));
 		assert_eq!(faults(silent, FaultKind::JurorNoReveal), 1);
-		assert_eq!(stake(silent), BOND - BOND * 2 / 100);
-		for juror in &jurors[1..] {
+		assert_eq!(
+			stake(silent),
+			BOND - default_params().slash_juror_silent * seat_stake * Balance::from(silent_seats),
+			"2 % of a seat's stake per seat it held"
+		);
+		for juror in jurors.iter().filter(|juror| **juror != silent) {
 			assert_eq!(stake(*juror), BOND);
 		}
 		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
@@ -49,20 +76,58 @@ fn a_colluding_minority_of_jurors_is_outvoted_and_slashed() {
 		let truth = answer("4");
 		let liar = answer_with(job_id, &lie);
 		challenge(CHALLENGER, job_id);
-		let jurors = jury(job_id);
-		assert_eq!(jurors.len(), 5);
-		let colluders = [jurors[0], jurors[1]];
+		let seated = seats(job_id);
+		assert_eq!(seated.iter().map(|(_, n)| n).sum::<u32>(), 5, "five seats");
+		// The seats were drawn from every worker but the accused: five bonds over five seats.
+		let pool: Vec<AccountId> = WORKERS.into_iter().filter(|w| *w != liar).collect();
+		let seat_stake = seat_stake(&pool, 5);
+		// The colluders: jurors holding two of the five seats together, fewest seats first.
+		let mut by_seats = seated.clone();
+		by_seats.sort_by_key(|(juror, n)| (*n, *juror));
+		let mut colluders = Vec::new();
+		for (juror, n) in by_seats {
+			if colluders.iter().map(|(_, n)| n).sum::<u32>() + n <= 2 {
+				colluders.push((juror, n));
+			}
+		}
+		assert_eq!(
+			colluders.iter().map(|(_, n)| n).sum::<u32>(),
+			2,
+			"the draw {seated:?} lets jurors hold two seats together"
+		);
+		let colluding = |juror: AccountId| colluders.iter().any(|(who, _)| *who == juror);
+		let before: Vec<Balance> = seated
+			.iter()
+			.map(|(juror, _)| Balances::balance(juror))
+			.collect();
 		run_jury(job_id, |juror| {
-			Some(if colluders.contains(&juror) {
+			Some(if colluding(juror) {
 				vote_for(&lie, &lie)
 			} else {
 				vote_for(&truth, &lie)
 			})
 		});
 		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
-		for colluder in colluders {
-			assert_eq!(faults(colluder, FaultKind::JurorMinority), 1);
-			assert_eq!(stake(colluder), BOND - BOND / 100);
+		for (colluder, n) in &colluders {
+			assert_eq!(faults(*colluder, FaultKind::JurorMinority), 1);
+			assert_eq!(
+				stake(*colluder),
+				BOND - default_params().slash_juror * seat_stake * Balance::from(*n),
+				"1 % of a seat's stake per seat it held"
+			);
+		}
+		// The majority (three seats) shares the jury's part of the liar's slash by seats.
+		let per_seat = default_params().jury_share * (20 * 100) / 3;
+		for ((juror, n), before) in seated.iter().zip(before) {
+			if colluding(*juror) {
+				assert_eq!(Balances::balance(juror), before, "a colluder earns nothing");
+			} else {
+				assert_eq!(stake(*juror), BOND);
+				assert_eq!(
+					Balances::balance(juror),
+					before + per_seat * Balance::from(*n)
+				);
+			}
 		}
 		assert!(events().contains(&Event::DisputeResolved {
 			job_id,
@@ -154,19 +219,40 @@ fn an_audited_liar_is_caught_without_any_challenger_and_audit_jurors_are_paid() 
 		let truth = answer("4");
 		let liar = answer_with(job_id, &lie);
 		let submitted_at = System::block_number();
-		run_to_block(submitted_at + 1);
+		run_to_block(submitted_at + DELAY - 1);
+		assert!(
+			!events().contains(&Event::AuditStarted { job_id }),
+			"the audit draw waits for the draw delay"
+		);
+		assert_eq!(run_to_audit_draw(job_id), submitted_at + DELAY);
 		assert!(events().contains(&Event::AuditStarted { job_id }));
 		assert!(matches!(
 			status(job_id),
 			JobStatus::Disputed {
 				challenger: None,
+				jury_pending: false,
 				..
 			}
 		));
-		let jurors = jury(job_id);
-		assert!(!jurors.contains(&liar) && !jurors.contains(&ALICE));
+		let seated = seats(job_id);
+		assert_eq!(seated.iter().map(|(_, n)| n).sum::<u32>(), 3, "three seats");
+		assert!(!seated
+			.iter()
+			.any(|(juror, _)| *juror == liar || *juror == ALICE));
+		let before: Vec<Balance> = seated
+			.iter()
+			.map(|(juror, _)| Balances::balance(juror))
+			.collect();
 		run_jury(job_id, |_| Some(vote_for(&truth, &lie)));
 		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
+		// No challenger: the jurors get the jury's part of the slash, by seats.
+		let per_seat = default_params().jury_share * (20 * 100) / 3;
+		for ((juror, n), before) in seated.iter().zip(before) {
+			assert_eq!(
+				Balances::balance(juror),
+				before + per_seat * Balance::from(*n)
+			);
+		}
 		assert!(matches!(
 			status(job_id),
 			JobStatus::Refunded {
@@ -186,17 +272,22 @@ fn an_audit_that_finds_nothing_pays_the_jurors_the_protocol_share() {
 		let truth = answer("4");
 		let worker = answer_with(job_id, &truth);
 		let worker_before = Balances::balance(&worker);
-		run_to_block(System::block_number() + 1);
-		let jurors = jury(job_id);
-		let before: Vec<Balance> = jurors.iter().map(Balances::balance).collect();
+		run_to_audit_draw(job_id);
+		assert!(events().contains(&Event::AuditStarted { job_id }));
+		let seated = seats(job_id);
+		assert_eq!(seated.iter().map(|(_, n)| n).sum::<u32>(), 3, "three seats");
+		let before: Vec<Balance> = seated
+			.iter()
+			.map(|(juror, _)| Balances::balance(juror))
+			.collect();
 		run_jury(job_id, |_| Some(vote_for(&truth, &truth)));
 		assert!(matches!(status(job_id), JobStatus::Finalized { .. }));
 		assert_eq!(Balances::balance(&worker), worker_before + 270);
-		for (juror, before) in jurors.iter().zip(before) {
+		for ((juror, n), before) in seated.iter().zip(before) {
 			assert_eq!(
 				Balances::balance(juror),
-				before + 10,
-				"a third of the 30 protocol share"
+				before + 10 * Balance::from(*n),
+				"a third of the 30 protocol share per seat"
 			);
 		}
 	});
@@ -218,7 +309,7 @@ fn an_audit_on_a_single_worker_model_goes_to_the_council() {
 			let treasury = Balances::balance(&TREASURY);
 			let job_id = submit(ALICE, 100);
 			answer_with(job_id, &answer("5"));
-			run_to_block(System::block_number() + 1);
+			run_to_audit_draw(job_id);
 			assert!(events().contains(&Event::AuditStarted { job_id }));
 			let JobStatus::Disputed {
 				by_council: true,
@@ -258,7 +349,7 @@ fn audited_entropy() -> u64 {
 				MockRandomness::set_entropy(*entropy);
 				let job_id = submit(ALICE, 100);
 				answer_with(job_id, &answer("4"));
-				run_to_block(System::block_number() + 1);
+				run_to_audit_draw(job_id);
 				found = events().contains(&Event::AuditStarted { job_id });
 				frame_support::storage::TransactionOutcome::Rollback(())
 			});
@@ -498,7 +589,7 @@ fn audits_catch_a_worker_that_always_lies_at_the_audit_rate() {
 			let worker = assigned_worker(job_id);
 			let output = if worker == liar { &lie } else { &truth };
 			answer_with(job_id, output);
-			run_to_block(System::block_number() + 1);
+			run_to_audit_draw(job_id);
 			if matches!(status(job_id), JobStatus::Disputed { .. }) {
 				run_jury(job_id, |_| Some(vote_for(&truth, output)));
 			}
@@ -581,7 +672,7 @@ fn a_jury_over_an_embedding_upholds_a_close_claim_and_rejects_a_far_one() {
 				JobInput::embed(&["a"]).unwrap(),
 				100
 			));
-			run_to_block(2);
+			run_to_next_settlement(job_id);
 			let truth =
 				JobOutput::embedded(vec![Embedding::from_f32(&[0.5, 0.25]).unwrap()]).unwrap();
 			let shift = if far { 0.1 } else { 0.00001 };

@@ -33,7 +33,7 @@ fn drive(cohort: &[JobId], liar: AccountId, truth: &JobOutput, lie: &JobOutput) 
 		let mut open = 0;
 		for job_id in cohort {
 			match status(*job_id) {
-				JobStatus::Pending => open += 1,
+				JobStatus::Pending { .. } => open += 1,
 				JobStatus::Assigned { worker, .. } => {
 					let output = if worker == liar { lie } else { truth };
 					answer_with(*job_id, output);
@@ -54,7 +54,10 @@ fn drive(cohort: &[JobId], liar: AccountId, truth: &JobOutput, lie: &JobOutput) 
 				} => {
 					open += 1;
 					let vote = vote_for(truth, &claimed[job_id]);
-					for (juror, seat) in crate::Juries::<Test>::get(job_id).unwrap_or_default() {
+					for (juror, seat) in crate::Juries::<Test>::get(job_id)
+						.unwrap_or_default()
+						.members
+					{
 						let salt = [juror as u8 + 100; 32];
 						if seat.commitment.is_none() && seat.vote.is_none() && now <= commit_until {
 							assert_ok!(Jobs::commit_vote(
@@ -110,7 +113,7 @@ fn simulate(params: &JobParams<Balance, u64>, seed: u64) -> (f64, usize) {
 		let cohort: Vec<JobId> = (0..32).map(|_| submit_pending(ALICE, FEE)).collect();
 		while cohort
 			.iter()
-			.any(|job_id| status(*job_id) == JobStatus::Pending)
+			.any(|job_id| matches!(status(*job_id), JobStatus::Pending { .. }))
 		{
 			run_to_block(System::block_number() + 1);
 		}

@@ -140,7 +140,8 @@ fn an_assigned_worker_answers_with_a_receipt_the_chain_accepts() {
 		);
 		// Next block: the output is ready and the answer goes out, signed by the worker.
 		engine.run_queue();
-		run_to_block(2);
+		let sent_at = System::block_number() + 1;
+		run_to_block(sent_at);
 		offchain_worker();
 		let sent = MockLocalWorkers::take_sent();
 		assert_eq!(sent.len(), 1);
@@ -159,11 +160,11 @@ fn an_assigned_worker_answers_with_a_receipt_the_chain_accepts() {
 
 		// An overlapping run does not send it again while it is on its way ...
 		offchain_worker();
-		run_to_block(2 + RESEND_AFTER as u64 - 1);
+		run_to_block(sent_at + RESEND_AFTER as u64 - 1);
 		offchain_worker();
 		assert!(MockLocalWorkers::take_sent().is_empty());
 		// ... but does once it looks lost.
-		run_to_block(2 + RESEND_AFTER as u64);
+		run_to_block(sent_at + RESEND_AFTER as u64);
 		offchain_worker();
 		assert_eq!(MockLocalWorkers::take_sent(), vec![(signer, call.clone())]);
 
@@ -234,7 +235,11 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 		let liar = answer_with(job_id, &answer("5"));
 		challenge(CHALLENGER, job_id);
 		let jurors = jury(job_id);
-		assert_eq!(jurors.len(), 3);
+		assert_eq!(
+			seats(job_id).iter().map(|(_, n)| n).sum::<u32>(),
+			3,
+			"three seats"
+		);
 		assert!(!jurors.contains(&liar));
 		let JobStatus::Disputed {
 			commit_until,
@@ -254,7 +259,11 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 		assert!(System::block_number() < commit_until);
 		offchain_worker();
 		let commits = MockLocalWorkers::take_sent();
-		assert_eq!(commits.len(), 3, "one commitment per local juror");
+		assert_eq!(
+			commits.len(),
+			jurors.len(),
+			"one commitment per local juror, whatever its seats"
+		);
 		for (juror, call) in &commits {
 			assert!(jurors.contains(juror));
 			assert!(matches!(call, crate::Call::commit_vote { .. }));
@@ -279,7 +288,7 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 		run_to_block(commit_until);
 		offchain_worker();
 		let reveals = MockLocalWorkers::take_sent();
-		assert_eq!(reveals.len(), 3);
+		assert_eq!(reveals.len(), jurors.len());
 		for (_, call) in &reveals {
 			let crate::Call::reveal_vote { vote, .. } = call else {
 				panic!("expected reveal_vote, got {call:?}");
@@ -298,12 +307,15 @@ fn off_chain_jurors_commit_and_reveal_votes_that_reject_a_lie() {
 			"kept votes forgotten"
 		);
 		run_to_block(resolve_at);
-		assert!(events().contains(&Event::DisputeResolved {
-			job_id,
-			outcome: DisputeOutcome::ResultRejected,
-			confirming: 0,
-			rejecting: 3,
-		}));
+		assert!(
+			events().contains(&Event::DisputeResolved {
+				job_id,
+				outcome: DisputeOutcome::ResultRejected,
+				confirming: 0,
+				rejecting: 3,
+			}),
+			"every seat rejects"
+		);
 		assert_eq!(faults(liar, FaultKind::WrongResult), 1);
 		offchain_worker();
 		assert!(
@@ -342,11 +354,14 @@ fn off_chain_jurors_of_a_tolerance_model_confirm_small_and_reject_large_differen
 				input,
 				100
 			));
-			run_to_block(System::block_number() + 1);
+			run_to_next_settlement(job_id);
 			let claimed = embedding_of(2, shift);
 			let worker = answer_with(job_id, &claimed);
 			challenge(CHALLENGER, job_id);
 			let jurors = jury(job_id);
+			// Votes count once per seat.
+			let votes = seats(job_id).iter().map(|(_, n)| n).sum::<u32>();
+			assert_eq!(votes, 3, "three seats");
 			let JobStatus::Disputed {
 				commit_until,
 				resolve_at,
@@ -380,7 +395,6 @@ fn off_chain_jurors_of_a_tolerance_model_confirm_small_and_reject_large_differen
 			} else {
 				DisputeOutcome::ResultUpheld
 			};
-			let votes = jurors.len() as u32;
 			assert!(events().contains(&Event::DisputeResolved {
 				job_id,
 				outcome,
