@@ -191,8 +191,10 @@ async fn e2e_cli_reads_the_registry_refuses_bad_input_and_verifies_the_jobs_it_s
 			"0.002VRT",
 		],
 	);
+	let mut finalized = Vec::new();
 	for (name, handle) in [("generation", generation), ("embedding", embedding)] {
 		let done = json(&handle.join().expect("the thread"));
+		finalized.push(done["id"].as_u64().expect("an id"));
 		assert_eq!(done["status"], "Finalized", "{name}: {done}");
 		let id = done["id"].as_u64().expect("an id").to_string();
 		let verified = verity(
@@ -218,6 +220,56 @@ async fn e2e_cli_reads_the_registry_refuses_bad_input_and_verifies_the_jobs_it_s
 			done["output_hash"]
 		);
 	}
+	// `job list`: both jobs, oldest first; the filters; a bad stage refused by name.
+	let ids = |list: &serde_json::Value| -> Vec<u64> {
+		list.as_array()
+			.expect("a list")
+			.iter()
+			.map(|job| job["id"].as_u64().expect("an id"))
+			.collect()
+	};
+	let all = json(&verity(url, &["job", "list", "--json"]));
+	let mut expected = finalized.clone();
+	expected.sort();
+	assert_eq!(ids(&all), expected, "{all}");
+	let done = json(&verity(
+		url,
+		&["job", "list", "--status", "finalized", "--json"],
+	));
+	assert_eq!(ids(&done), expected, "{done}");
+	assert!(done
+		.as_array()
+		.unwrap()
+		.iter()
+		.all(|job| job["status"] == "Finalized" && job["worker"].is_string()));
+	let none = json(&verity(
+		url,
+		&["job", "list", "--status", "disputed", "--json"],
+	));
+	assert_eq!(ids(&none), Vec::<u64>::new());
+	// Bob submitted the embedding, the second job.
+	let bobs = json(&verity(
+		url,
+		&["job", "list", "--mine", "--suri", "//Bob", "--json"],
+	));
+	assert_eq!(ids(&bobs), vec![finalized[1]], "{bobs}");
+	assert_refused(
+		&verity(url, &["job", "list", "--mine"]),
+		"--mine lists the jobs of your account",
+	);
+	let bad = verity(url, &["job", "list", "--status", "lost"]);
+	assert_eq!(bad.status.code(), Some(2), "a usage error");
+	assert!(
+		stderr(&bad).contains("invalid value 'lost'"),
+		"{}",
+		stderr(&bad)
+	);
+	let table = stdout(&verity(url, &["job", "list"]));
+	assert!(
+		table.lines().count() == 3 && table.contains("Finalized"),
+		"{table}"
+	);
+
 	let status = node.stop(Duration::from_secs(60));
 	assert!(status.success(), "verity-node exits cleanly, got {status}");
 }

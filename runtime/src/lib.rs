@@ -102,7 +102,8 @@ macro_rules! runtime_version {
 			spec_version: $spec_version,
 			impl_version: 1,
 			apis: apis::RUNTIME_API_VERSIONS,
-			transaction_version: 1,
+			// 2: `jobs.set_params` takes `JobParams` with `draw_delay`.
+			transaction_version: 2,
 			system_version: 1,
 		};
 	};

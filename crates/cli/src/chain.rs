@@ -54,6 +54,11 @@ impl ChainArgs {
 		}
 	}
 
+	/// Whether a signer is given (`--suri`, `--suri-file` or `$VERITY_SURI`), readable or not.
+	pub fn has_signer(&self) -> bool {
+		self.suri.is_some() || self.suri_file.is_some() || std::env::var_os("VERITY_SURI").is_some()
+	}
+
 	/// The signer: `--suri` (development URIs only), else `--suri-file`, else `$VERITY_SURI`.
 	/// The secret itself never appears in an error.
 	pub fn signer(&self) -> Result<Keypair, CliError> {
@@ -116,6 +121,50 @@ where
 	})
 }
 
+/// Every entry of the storage map `pallet::entry` (one `u64` key) at the finalized head, as its
+/// key and its value decoded into `V`, the pallet's own type; in storage order.
+pub async fn read_map<V: Decode>(
+	api: &Api,
+	pallet: &str,
+	entry: &str,
+) -> Result<Vec<(u64, V)>, CliError> {
+	let chain = |e: String| CliError::Chain(e);
+	let at = api
+		.at_current_block()
+		.await
+		.map_err(|e| chain(e.to_string()))?;
+	let address = dynamic::storage::<(u64,), Value>(pallet, entry);
+	let mut entries = at
+		.storage()
+		.iter(address, ())
+		.await
+		.map_err(|e| chain(e.to_string()))?;
+	let mut all = Vec::new();
+	while let Some(entry_value) = entries.next().await {
+		let entry_value = entry_value.map_err(|e| chain(e.to_string()))?;
+		let key = concat_u64_key(entry_value.key_bytes()).ok_or_else(|| {
+			chain(format!(
+				"{pallet}::{entry} has a key this CLI cannot read: is the CLI as new as the node?"
+			))
+		})?;
+		let value = V::decode(&mut entry_value.value().bytes()).map_err(|e| {
+			chain(format!(
+				"{pallet}::{entry} does not decode as this CLI expects ({e}): is the CLI as new \
+				 as the node?"
+			))
+		})?;
+		all.push((key, value));
+	}
+	Ok(all)
+}
+
+/// The `u64` at the end of a storage key hashed with `Twox64Concat` or `Blake2_128Concat` (the
+/// key itself follows its hash), if the key is long enough to hold one.
+fn concat_u64_key(key: &[u8]) -> Option<u64> {
+	let bytes: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+	Some(u64::from_le_bytes(bytes))
+}
+
 /// Signs `call` with `signer`, waits until its block is finalized, and returns its events, or
 /// the pallet error (name and documentation) that refused it.
 pub async fn submit(
@@ -162,4 +211,17 @@ pub async fn submit(
 /// A dynamic call value, for `submit`.
 pub fn call(pallet: &str, name: &str, fields: Vec<Value>) -> impl Payload {
 	dynamic::transaction(pallet, name, fields)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::concat_u64_key;
+
+	#[test]
+	fn the_key_of_a_concat_hashed_map_is_its_last_eight_bytes() {
+		let mut key = vec![0xaa; 32 + 8];
+		key.extend(42u64.to_le_bytes());
+		assert_eq!(concat_u64_key(&key), Some(42));
+		assert_eq!(concat_u64_key(&[1, 2, 3]), None, "too short for a u64");
+	}
 }

@@ -1,4 +1,4 @@
-//! `verity job submit|show|verify`: a job from the terminal, and the project's promise made
+//! `verity job submit|show|list|verify`: a job from the terminal, and the project's promise made
 //! concrete: re-run any job with a result and check it, rather than trust it.
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -42,6 +42,8 @@ pub enum JobCommand {
 		/// The job's id.
 		id: JobId,
 	},
+	/// The jobs on chain (settled ones until they are pruned), oldest first.
+	List(ListArgs),
 	/// Re-run a job locally and check its result: VERIFIED (exit 0), MISMATCH (exit 1) or
 	/// UNVERIFIABLE (exit 2).
 	Verify(VerifyArgs),
@@ -72,6 +74,49 @@ pub struct SubmitArgs {
 	wait: bool,
 }
 
+/// Arguments of `verity job list`.
+#[derive(Args)]
+pub struct ListArgs {
+	/// Only the jobs the signer submitted (the account of --suri, --suri-file or $VERITY_SURI;
+	/// nothing is signed).
+	#[arg(long)]
+	mine: bool,
+	/// Only the jobs at this stage.
+	#[arg(long, value_enum)]
+	status: Option<Stage>,
+}
+
+/// Where a job stands, in one word.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+	/// Paid for; no worker drawn yet.
+	Submitted,
+	/// A worker must answer.
+	Assigned,
+	/// Answered; inside its challenge window.
+	Result,
+	/// Audited or challenged; a jury or the council decides.
+	Disputed,
+	/// Settled; the worker was paid.
+	Finalized,
+	/// Settled; the fee went back.
+	Refunded,
+}
+
+impl Stage {
+	/// The word `verity` prints for it.
+	pub fn name(self) -> &'static str {
+		match self {
+			Stage::Submitted => "Submitted",
+			Stage::Assigned => "Assigned",
+			Stage::Result => "Result",
+			Stage::Disputed => "Disputed",
+			Stage::Finalized => "Finalized",
+			Stage::Refunded => "Refunded",
+		}
+	}
+}
+
 /// Arguments of `verity job verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -97,17 +142,22 @@ async fn job(api: &chain::Api, id: JobId) -> Result<Job, CliError> {
 		})
 }
 
-/// One word for where a job stands.
-fn stage(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> &'static str {
+/// Where a job stands.
+fn stage_of(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> Stage {
 	use pallet_jobs::JobStatus::*;
 	match status {
-		Pending { .. } => "Submitted",
-		Assigned { .. } => "Assigned",
-		Committed { .. } => "Result",
-		Disputed { .. } => "Disputed",
-		Finalized { .. } => "Finalized",
-		Refunded { .. } => "Refunded",
+		Pending { .. } => Stage::Submitted,
+		Assigned { .. } => Stage::Assigned,
+		Committed { .. } => Stage::Result,
+		Disputed { .. } => Stage::Disputed,
+		Finalized { .. } => Stage::Finalized,
+		Refunded { .. } => Stage::Refunded,
 	}
+}
+
+/// One word for where a job stands.
+fn stage(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> &'static str {
+	stage_of(status).name()
 }
 
 /// The worker that answered, for a job with a result.
@@ -178,8 +228,73 @@ pub async fn run(
 			}
 			Ok(ExitCode::SUCCESS)
 		}
+		JobCommand::List(args) => list(args, chain, json_output).await,
 		JobCommand::Verify(args) => Ok(verify(args, chain, json_output).await),
 	}
+}
+
+/// `verity job list`: every job on chain that passes the filters, oldest first.
+async fn list(
+	args: ListArgs,
+	chain: &chain::ChainArgs,
+	json_output: bool,
+) -> Result<ExitCode, CliError> {
+	let mine = if args.mine {
+		if !chain.has_signer() {
+			return Err(CliError::Usage(
+				"--mine lists the jobs of your account: name it with --suri //Alice \
+				 (development), --suri-file PATH or $VERITY_SURI (nothing is signed)"
+					.into(),
+			));
+		}
+		Some(AccountId::new(chain.signer()?.public_key().0))
+	} else {
+		None
+	};
+	let api = chain.connect().await?;
+	let mut jobs: Vec<(JobId, Job)> = chain::read_map(&api, "Jobs", "Jobs").await?;
+	jobs.retain(|(_, job)| {
+		mine.as_ref().is_none_or(|me| job.submitter == *me)
+			&& args
+				.status
+				.is_none_or(|wanted| stage_of(&job.status) == wanted)
+	});
+	jobs.sort_by_key(|(id, _)| *id);
+	if json_output {
+		let all: Vec<_> = jobs
+			.iter()
+			.map(|(id, job)| {
+				json!({
+					"id": id,
+					"status": stage(&job.status),
+					"model": job.model,
+					"submitter": job.submitter.to_string(),
+					"worker": answering_worker(&job.status).map(|w| w.to_string()),
+					"fee": amount::format(job.fee),
+					"submitted_at": job.submitted_at,
+				})
+			})
+			.collect();
+		println!("{}", serde_json::Value::Array(all));
+	} else if jobs.is_empty() {
+		println!("no jobs match");
+	} else {
+		println!(
+			"{:>6}  {:<10} {:>5}  {:>22}  {:>9}  submitter",
+			"id", "status", "model", "fee", "submitted"
+		);
+		for (id, job) in &jobs {
+			println!(
+				"{id:>6}  {:<10} {:>5}  {:>22}  {:>9}  {}",
+				stage(&job.status),
+				job.model,
+				amount::format(job.fee),
+				job.submitted_at,
+				job.submitter
+			);
+		}
+	}
+	Ok(ExitCode::SUCCESS)
 }
 
 async fn submit(
