@@ -358,17 +358,41 @@ async fn submit_job_for(
 	panic!("no job drawn for {worker} in five tries");
 }
 
+/// Both scenarios on one network (starting one costs a minute and a half): first the second node
+/// lies and is caught twice, then it is stopped and its next job goes to the other worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded() {
+async fn e2e_misbehaving_workers_are_caught_slashed_and_replaced() {
 	// The second node lies: it alters every output.
 	let net = TwoWorkers::start(&["--test-fault-alter-outputs"]).await;
+	lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(&net).await;
+	a_job_whose_worker_node_is_stopped_is_reassigned_and_served(net).await;
+}
+
+/// Sets the market's parameters with sudo.
+async fn sudo_set_params(api: &Api, node: &TestNode, params: Value<()>) {
+	let set_params = dynamic::transaction(
+		"Sudo",
+		"sudo",
+		(Value::unnamed_variant(
+			"Jobs",
+			[Value::named_variant("set_params", [("params", params)])],
+		),),
+	);
+	let (_, events) = submit(api, node, &set_params, &dev::alice()).await;
+	let changed = events
+		.iter()
+		.map(|event| event.expect("a decodable event"))
+		.any(|event| event.pallet_name() == "Jobs" && event.event_name() == "ParamsChanged");
+	assert!(changed, "sudo set the parameters");
+}
+
+async fn lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(net: &TwoWorkers) {
 	let (api, honest) = (&net.api, &net.first);
-	let alice = dev::alice();
 
 	// The challenge window is widened so that the test's transactions (each waits for finality)
 	// fit in it. Random audits stay on (the economic check refuses a zero audit rate): an audit
 	// may catch the lie before the user's challenge does, and either way the jury decides.
-	let mut params = api
+	let dev_params: Value<()> = api
 		.at_current_block()
 		.await
 		.unwrap()
@@ -378,21 +402,9 @@ async fn e2e_lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(
 		.expect("the parameters")
 		.decode()
 		.expect("a value");
+	let mut params = dev_params.clone();
 	set_field(&mut params, "challenge_window", Value::u128(30));
-	let set_params = dynamic::transaction(
-		"Sudo",
-		"sudo",
-		(Value::unnamed_variant(
-			"Jobs",
-			[Value::named_variant("set_params", [("params", params)])],
-		),),
-	);
-	let (_, events) = submit(&api, &honest, &set_params, &alice).await;
-	let changed = events
-		.iter()
-		.map(|event| event.expect("a decodable event"))
-		.any(|event| event.pallet_name() == "Jobs" && event.event_name() == "ParamsChanged");
-	assert!(changed, "sudo set the parameters");
+	sudo_set_params(api, honest, params).await;
 
 	// A generation (exact policy), then an embedding (tolerance policy).
 	let salts = [[7u8; 32], [8u8; 32]];
@@ -403,16 +415,10 @@ async fn e2e_lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(
 	.into_iter()
 	.zip(salts)
 	{
-		catch_a_lie(&net, &input, salt).await;
+		catch_a_lie(net, &input, salt).await;
 	}
-	let TwoWorkers {
-		mut first,
-		mut second,
-		..
-	} = net;
-	let _ = second.stop(Duration::from_secs(60));
-	let status = first.stop(Duration::from_secs(60));
-	assert!(status.success(), "verity-node exits cleanly, got {status}");
+	// The dev chain's windows again, for what follows.
+	sudo_set_params(api, honest, dev_params).await;
 }
 
 /// Alice submits `input` until a job of it is drawn for the liar; the liar answers wrong; Alice
@@ -593,14 +599,13 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
 	);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_a_job_whose_worker_node_is_stopped_is_reassigned_and_served() {
+async fn a_job_whose_worker_node_is_stopped_is_reassigned_and_served(net: TwoWorkers) {
 	let TwoWorkers {
 		first,
 		mut second,
 		api,
 		bob_worker,
-	} = TwoWorkers::start(&[]).await;
+	} = net;
 	// //Bob//worker's node stops; the chain still draws it for jobs.
 	let status = second.stop(Duration::from_secs(60));
 	assert!(

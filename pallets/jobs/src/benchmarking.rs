@@ -4,9 +4,9 @@
 //! Each takes the worst case the bounds allow: the largest input and output, a model whose worker
 //! index is as full as the worker pallet allows (draws read all of it), juries of every size up
 //! to [`Config::MaxJurySize`], and the most expensive branch of each settlement step (a missed
-//! deadline that sends the job back to the draw, an audit that seats a jury, a dispute that slashes the worker and the
-//! minority jurors). Settlement steps are measured one queue entry at a time, the entry alone in
-//! its block.
+//! deadline that sends the job back to the draw, an audit that seats a jury, a dispute that
+//! slashes the worker and the minority jurors). Settlement steps are measured one queue entry at
+//! a time, the entry alone in its block.
 
 use alloc::{format, vec, vec::Vec};
 use codec::Encode;

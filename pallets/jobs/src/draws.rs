@@ -48,8 +48,8 @@
 //!   with probability `x` — **10% at `x` = 10%, 33% at `x` = 33%** — and then changes the draw
 //!   if it prefers the unknown outcome of the next slot's block at that height (another of its
 //!   own slots lets it choose again). An outcome it wants that has probability `p` becomes
-//!   `p / (1 − x(1 − p))` ≤ `p / (1 − x)`: for a jury of three in which a 15% bond wins at least
-//!   two seats (`p` = 6.1%), 6.7% at `x` = 10%, 7.9% at 25%, 8.8% at 33%. It pays for every
+//!   `p / (1 − x(1 − p))` ≤ `p / (1 − x)`: for a jury of three in which a 15% bond wins at
+//!   least two seats (`p` = 6.1%), 6.7% at `x` = 10%, 7.9% at 25%, 8.8% at 33%. It pays for every
 //!   try with the block (its fees) and, in BABE, with a slot given to someone else. The
 //!   simulation in the tests measures this strategy against the bound.
 //! * Withholding an earlier block only replaces an output the attacker has not combined with

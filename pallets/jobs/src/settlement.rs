@@ -15,8 +15,8 @@
 //! every moment is checked against the status, so a late entry acts as if it came on time
 //! (a deadline is still the deadline; a late draw reads a later state of the randomness beacon,
 //! which nobody knew either). A draw whose beacon lacks its fresh VRF outputs (see
-//! [`crate::draws`]) waits a block and is looked at again. The `integrity_test` checks that the worst case of one block
-//! ([`Pallet::worst_settlement_weight`]) fits in half of its weight.
+//! [`crate::draws`]) waits a block and is looked at again. The `integrity_test` checks that the
+//! worst case of one block ([`Pallet::worst_settlement_weight`]) fits in half of its weight.
 //!
 //! ## The moments of a job
 //!
