@@ -32,7 +32,7 @@
 //! ## What an attacker can still do (the residual bias)
 //!
 //! Let the attacker author a share `x` of blocks and hold a share of the bond, and let `D` be
-//! the draw delay (live: 10; dev and local: 2). A BABE author knows the VRF output of each of
+//! the draw delay (live and local: 10; dev: 2). A BABE author knows the VRF output of each of
 //! its own slots from the start of the epoch, and nobody else's.
 //!
 //! * **Predicting** a draw when it makes it fall due (aiming a job at a worker, revealing a
@@ -41,8 +41,8 @@
 //!   transaction on: probability `x^D` for a given moment. Live (`D` = 10): 10⁻¹⁰ at
 //!   `x` = 10%, 1.5·10⁻⁵ at `x` = 33%. An attacker free to pick the moment among `W` blocks
 //!   (a challenge commitment lives an hour, 600 blocks) finds a predictable one with
-//!   probability at most `W·x^D`: 6·10⁻⁸ at 10%, 0.9% at 33%. On dev and local (`D` = 2):
-//!   1% and 11% per moment; those chains are not for value.
+//!   probability at most `W·x^D`: 6·10⁻⁸ at 10%, 0.9% at 33%. On dev (`D` = 2):
+//!   1% and 11% per moment; that one-validator chain is not for value.
 //! * **Withholding** the block that contributes the last output a draw reads (it sees the draw
 //!   before anyone else when it builds that block, and may not publish it): it holds that block
 //!   with probability `x` — **10% at `x` = 10%, 33% at `x` = 33%** — and then changes the draw

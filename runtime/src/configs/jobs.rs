@@ -71,7 +71,8 @@ pub fn dev_params() -> JobParams<Balance, BlockNumber> {
 		jury_reveal_window: 3,
 		council_window: 10,
 		result_retention: 24 * HOURS,
-		// The shortest delay: dev and local chains are for testing, not for value.
+		// The shortest delay: the one-validator dev chain is for testing, not for value (the
+		// `local` preset keeps the live parameters, delay 10).
 		draw_delay: pallet_jobs::draws::MIN_DRAW_DELAY,
 		..live_params()
 	}
