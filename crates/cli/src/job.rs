@@ -1,4 +1,4 @@
-//! `verity job submit|show|list|verify`: a job from the terminal, and the project's promise made
+//! `verity job submit|show|list|challenge|verify`: a job from the terminal, and the project's promise made
 //! concrete: re-run any job with a result and check it, rather than trust it.
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -44,6 +44,10 @@ pub enum JobCommand {
 	},
 	/// The jobs on chain (settled ones until they are pruned), oldest first.
 	List(ListArgs),
+	/// Dispute a result: commit (the bond is held), then reveal in a later block; the jury is
+	/// drawn a few blocks after. The salt is saved first, so `--resume` finishes a challenge a
+	/// crash interrupted.
+	Challenge(crate::challenge::ChallengeArgs),
 	/// Re-run a job locally and check its result: VERIFIED (exit 0), MISMATCH (exit 1) or
 	/// UNVERIFIABLE (exit 2).
 	Verify(VerifyArgs),
@@ -132,7 +136,7 @@ fn hex(hash: &Hash) -> String {
 }
 
 /// The job `id` at the finalized head, or a readable error.
-async fn job(api: &chain::Api, id: JobId) -> Result<Job, CliError> {
+pub(crate) async fn job(api: &chain::Api, id: JobId) -> Result<Job, CliError> {
 	chain::read(api, "Jobs", "Jobs", (id,))
 		.await?
 		.ok_or_else(|| {
@@ -156,7 +160,7 @@ fn stage_of(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> Stage {
 }
 
 /// One word for where a job stands.
-fn stage(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> &'static str {
+pub(crate) fn stage(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> &'static str {
 	stage_of(status).name()
 }
 
@@ -229,6 +233,7 @@ pub async fn run(
 			Ok(ExitCode::SUCCESS)
 		}
 		JobCommand::List(args) => list(args, chain, json_output).await,
+		JobCommand::Challenge(args) => crate::challenge::run(args, chain, json_output).await,
 		JobCommand::Verify(args) => Ok(verify(args, chain, json_output).await),
 	}
 }

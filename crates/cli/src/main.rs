@@ -7,6 +7,7 @@
 
 mod amount;
 mod chain;
+mod challenge;
 mod error;
 mod infer;
 mod job;
