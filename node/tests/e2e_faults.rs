@@ -407,15 +407,11 @@ async fn lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(net:
 	sudo_set_params(api, honest, params).await;
 
 	// A generation (exact policy), then an embedding (tolerance policy).
-	let salts = [[7u8; 32], [8u8; 32]];
-	for (input, salt) in [
+	for input in [
 		JobInput::generate("Name a primary colour.", 12).expect("a valid prompt"),
 		JobInput::embed(&["A lighthouse keeps its light on."]).expect("a valid text"),
-	]
-	.into_iter()
-	.zip(salts)
-	{
-		catch_a_lie(net, &input, salt).await;
+	] {
+		catch_a_lie(net, &input).await;
 	}
 	// The dev chain's windows again, for what follows.
 	sudo_set_params(api, honest, dev_params).await;
@@ -424,7 +420,7 @@ async fn lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(net:
 /// Alice submits `input` until a job of it is drawn for the liar; the liar answers wrong; Alice
 /// checks locally and Charlie challenges (unless an audit got there first); the honest worker's
 /// node, the only juror, rejects it. Every amount is checked to the unit.
-async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
+async fn catch_a_lie(net: &TwoWorkers, input: &JobInput) {
 	let (api, honest, liar, liar_id) = (&net.api, &net.first, &net.second, &net.bob_worker);
 	let alice = dev::alice();
 	let models_dir = default_models_dir();
@@ -504,22 +500,36 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
 		)
 	);
 
-	// Charlie challenges: commit, then reveal in a later block.
+	// Charlie challenges with `verity job challenge`: it saves the salt, commits, and reveals in
+	// a later block. An audit may have disputed the job first: then there is nothing to challenge.
 	let charlie = dev::charlie();
-	let commitment =
-		pallet_jobs::commitments::challenge_commitment(&charlie.public_key().0, job_id, &salt);
-	let commit = dynamic::transaction(
-		"Jobs",
-		"commit_challenge",
-		(Value::from_bytes(commitment.0),),
-	);
-	submit(&api, &honest, &commit, &charlie).await;
-	let reveal = dynamic::transaction(
-		"Jobs",
-		"reveal_challenge",
-		(Value::u128(job_id.into()), Value::from_bytes(salt)),
-	);
-	let (revealed_block, _) = submit(&api, &honest, &reveal, &charlie).await;
+	let state_dir =
+		std::env::temp_dir().join(format!("verity-challenges-{}-{job_id}", std::process::id()));
+	let challenged = std::process::Command::new(common::verity_binary())
+		.args(["job", "challenge", &job_id.to_string(), "--json"])
+		.args(["--suri", "//Charlie", "--url", &honest.ws_url()])
+		.arg("--state-dir")
+		.arg(&state_dir)
+		.output()
+		.expect("verity runs");
+	let stderr = String::from_utf8_lossy(&challenged.stderr);
+	if challenged.status.success() {
+		let report: serde_json::Value =
+			serde_json::from_slice(&challenged.stdout).expect("a JSON report");
+		assert_eq!(report["status"], "Disputed", "{report}");
+		assert!(
+			report["challenge"] == "Revealed" || report["challenge"] == "Withdrawn",
+			"{report}"
+		);
+		let left = std::fs::read_dir(&state_dir).map_or(0, |dir| dir.count());
+		assert_eq!(left, 0, "the saved salt is removed once revealed");
+	} else {
+		assert!(
+			stderr.contains("no result open to challenge: it is Disputed"),
+			"the challenge failed: {stderr}"
+		);
+	}
+	let _ = std::fs::remove_dir_all(&state_dir);
 
 	// The honest worker's node sits on the jury, re-executes and rejects the result.
 	next = next.max(result_block + 1);
@@ -533,6 +543,11 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
 		next += 1;
 	}
 	let resolved_block = next - 1;
+	let revealed_block = seen
+		.trace
+		.iter()
+		.find(|(_, name)| name == "ChallengeRevealed")
+		.map(|(block, _)| *block);
 	let dispute = seen.disputes.iter().find(|d| d.job_id == job_id).unwrap();
 	assert_eq!(variant_name(&dispute.outcome), "ResultRejected");
 	// The one eligible juror holds all three seats (seats are drawn with replacement).
@@ -581,7 +596,7 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, salt: [u8; 32]) {
 	assert_eq!(variant_name(&refund.reason), "ResultRejected");
 	assert_issuance_is_the_sum_of_accounts(api, "after the lie").await;
 	println!(
-		"lying worker ({}): result in block {result_block}, challenged in block {revealed_block}, \
+		"lying worker ({}): result in block {result_block}, challenged in block {revealed_block:?}, \
 		 rejected 3–0 (one juror, three seats) by the jury of {} in block {}; liar slashed {} VRT \
 		 (challenger {} VRT, juror {} VRT, treasury {} VRT), user refunded {} VRT",
 		model.name(),

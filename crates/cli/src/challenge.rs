@@ -180,9 +180,10 @@ pub async fn run(
 	};
 	// Revealed: the salt is no longer needed.
 	let _ = std::fs::remove_file(&path);
-	let withdrawn = events.iter().filter_map(Result::ok).any(|event| {
-		event.pallet_name() == "Jobs" && event.event_name() == "ChallengeWithdrawn"
-	});
+	let withdrawn = events
+		.iter()
+		.filter_map(Result::ok)
+		.any(|event| event.pallet_name() == "Jobs" && event.event_name() == "ChallengeWithdrawn");
 	let job = job::job(&api, id).await?;
 	let jury_at = match job.status {
 		pallet_jobs::JobStatus::Disputed {
