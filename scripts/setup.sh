@@ -18,6 +18,9 @@ command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 command -v unzip >/dev/null 2>&1 || need_pkgs+=(unzip)
 command -v b2sum >/dev/null 2>&1 || need_pkgs+=(coreutils)
 python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+# The wallet end-to-end test runs @polkadot/api (from npm, pinned in node/tests/wallet) on Node.js.
+command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=""

@@ -8,6 +8,7 @@ mod cli;
 mod command;
 mod inference;
 mod rpc;
+mod self_check;
 mod service;
 
 fn main() {

@@ -31,7 +31,7 @@ pub type HostFunctions = (
 /// The client: runs the WebAssembly runtime on the chain's state.
 pub type FullClient =
 	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<HostFunctions>>;
-type FullBackend = sc_service::TFullBackend<Block>;
+pub type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullGrandpaBlockImport =
 	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
@@ -289,18 +289,25 @@ pub fn new_full<
 		),
 		None => None,
 	};
-	if inference.is_some() {
+	if let Some(worker) = &worker {
 		let keystore = keystore_container.keystore();
 		if let Some(seed) = &config.dev_key_seed {
 			insert_dev_worker_keys(&keystore, seed)?;
 		}
 		if keystore.sr25519_public_keys(WORKER_KEY_TYPE).is_empty() {
 			log::warn!(
-				"--worker: no worker key in the keystore, so no job will be answered. Insert the \
-				 worker account's key with `verity-node key insert --key-type vwrk --scheme \
-				 sr25519` and its receipt key with `--key-type vrcp --scheme ed25519`."
+				"--worker: no worker key in the keystore, so no job will be answered. Run \
+				 `verity worker init --secret-file FILE` against this node, or insert the worker \
+				 account's key with `verity-node key insert --key-type vwrk --scheme sr25519` and \
+				 its receipt key with `--key-type vrcp --scheme ed25519`."
 			);
 		}
+		crate::self_check::spawn(
+			&task_manager,
+			client.clone(),
+			keystore,
+			worker.models.clone(),
+		);
 	}
 
 	// A worker node runs off-chain workers even when it does not author blocks.

@@ -407,11 +407,18 @@ async fn lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(net:
 	sudo_set_params(api, honest, params).await;
 
 	// A generation (exact policy), then an embedding (tolerance policy).
-	for input in [
-		JobInput::generate("Name a primary colour.", 12).expect("a valid prompt"),
-		JobInput::embed(&["A lighthouse keeps its light on."]).expect("a valid text"),
+	// The first challenge is interrupted by a crash and resumed.
+	for (input, crash) in [
+		(
+			JobInput::generate("Name a primary colour.", 12).expect("a valid prompt"),
+			true,
+		),
+		(
+			JobInput::embed(&["A lighthouse keeps its light on."]).expect("a valid text"),
+			false,
+		),
 	] {
-		catch_a_lie(net, &input).await;
+		catch_a_lie(net, &input, crash).await;
 	}
 	// The dev chain's windows again, for what follows.
 	sudo_set_params(api, honest, dev_params).await;
@@ -420,7 +427,7 @@ async fn lying_workers_are_caught_by_the_jury_slashed_and_the_user_refunded(net:
 /// Alice submits `input` until a job of it is drawn for the liar; the liar answers wrong; Alice
 /// checks locally and Charlie challenges (unless an audit got there first); the honest worker's
 /// node, the only juror, rejects it. Every amount is checked to the unit.
-async fn catch_a_lie(net: &TwoWorkers, input: &JobInput) {
+async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, crash: bool) {
 	let (api, honest, liar, liar_id) = (&net.api, &net.first, &net.second, &net.bob_worker);
 	let alice = dev::alice();
 	let models_dir = default_models_dir();
@@ -500,36 +507,94 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput) {
 		)
 	);
 
-	// Charlie challenges with `verity job challenge`: it saves the salt, commits, and reveals in
-	// a later block. An audit may have disputed the job first: then there is nothing to challenge.
-	let charlie = dev::charlie();
+	// Charlie challenges with `verity job challenge`: it verifies first (MISMATCH), saves the
+	// salt, commits, reveals in a later block and follows the dispute to its verdict. An audit
+	// may have disputed the job first: then there is nothing to challenge. With `crash`, the
+	// first run is killed as soon as the salt is saved (the commitment sent or not), and
+	// `--resume` finishes the challenge.
 	let state_dir =
 		std::env::temp_dir().join(format!("verity-challenges-{}-{job_id}", std::process::id()));
-	let challenged = std::process::Command::new(common::verity_binary())
-		.args(["job", "challenge", &job_id.to_string(), "--json"])
-		.args(["--suri", "//Charlie", "--url", &honest.ws_url()])
-		.arg("--state-dir")
-		.arg(&state_dir)
-		.output()
-		.expect("verity runs");
+	let challenge = || {
+		let mut command = std::process::Command::new(common::verity_binary());
+		command
+			.args(["job", "challenge", &job_id.to_string(), "--json", "--yes"])
+			.args(["--suri", "//Charlie", "--url", &honest.ws_url()])
+			.arg("--state-dir")
+			.arg(&state_dir)
+			.arg("--models-dir")
+			.arg(&models_dir);
+		command
+	};
+	let saved_files = || std::fs::read_dir(&state_dir).map_or(0, |dir| dir.count());
+	let challenged = if crash {
+		let mut first = challenge()
+			.stdout(std::process::Stdio::null())
+			.stderr(std::process::Stdio::piped())
+			.spawn()
+			.expect("verity runs");
+		let killed = loop {
+			if saved_files() > 0 {
+				first.kill().expect("the first run is killed");
+				first.wait().expect("it exits");
+				break true;
+			}
+			if first.try_wait().expect("the first run").is_some() {
+				break false;
+			}
+			std::thread::sleep(Duration::from_millis(20));
+		};
+		if killed {
+			println!("challenge of job {job_id}: killed once the salt was saved; resuming");
+			challenge().arg("--resume").output().expect("verity runs")
+		} else {
+			first.wait_with_output().expect("verity runs")
+		}
+	} else {
+		// Without following the dispute: `verity disputes` shows it while the jury sits.
+		challenge().arg("--no-wait").output().expect("verity runs")
+	};
 	let stderr = String::from_utf8_lossy(&challenged.stderr);
-	if challenged.status.success() {
+	let report: Option<serde_json::Value> = if challenged.status.success() {
 		let report: serde_json::Value =
 			serde_json::from_slice(&challenged.stdout).expect("a JSON report");
-		assert_eq!(report["status"], "Disputed", "{report}");
 		assert!(
 			report["challenge"] == "Revealed" || report["challenge"] == "Withdrawn",
 			"{report}"
 		);
-		let left = std::fs::read_dir(&state_dir).map_or(0, |dir| dir.count());
-		assert_eq!(left, 0, "the saved salt is removed once revealed");
+		assert_eq!(saved_files(), 0, "the saved salt is removed once revealed");
+		Some(report)
 	} else {
 		assert!(
 			stderr.contains("no result open to challenge: it is Disputed"),
 			"the challenge failed: {stderr}"
 		);
-	}
+		None
+	};
 	let _ = std::fs::remove_dir_all(&state_dir);
+	// Unless the challenge was followed to its verdict, the dispute is open: `verity disputes`
+	// lists it, with its challenger (none for an audit).
+	if !crash {
+		let listed = std::process::Command::new(common::verity_binary())
+			.args(["disputes", "--json", "--url", &honest.ws_url()])
+			.output()
+			.expect("verity runs");
+		let listed: serde_json::Value =
+			serde_json::from_slice(&listed.stdout).expect("a JSON list");
+		let dispute = listed
+			.as_array()
+			.expect("a list")
+			.iter()
+			.find(|d| d["id"] == job_id)
+			.unwrap_or_else(|| panic!("job {job_id} is listed in dispute: {listed}"));
+		let challenger = match &report {
+			Some(report) if report["challenge"] == "Revealed" => {
+				serde_json::json!(dev::charlie().public_key().to_account_id().to_string())
+			}
+			_ => serde_json::Value::Null,
+		};
+		assert_eq!(dispute["challenger"], challenger, "{dispute}");
+		assert_eq!(dispute["worker"], liar_id.to_string(), "{dispute}");
+	}
 
 	// The honest worker's node sits on the jury, re-executes and rejects the result.
 	next = next.max(result_block + 1);
@@ -577,10 +642,29 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput) {
 	assert_eq!(received(&deposits, &juror), jury_pay, "the one juror's pay");
 	let reward = if audited { 0 } else { slash.amount / 2 };
 	assert_eq!(
-		received(&deposits, &charlie.public_key().to_account_id()),
+		received(&deposits, &dev::charlie().public_key().to_account_id()),
 		reward,
 		"the challenger's reward"
 	);
+	// What `verity job challenge` reported when it followed the dispute to its verdict.
+	if let Some(report) = report.filter(|report| report["challenge"] == "Revealed") {
+		assert!(
+			!audited,
+			"a revealed challenge means no audit disputed the job first"
+		);
+		if crash {
+			assert_eq!(report["outcome"], "ResultRejected", "{report}");
+			assert_eq!(report["resolved_in"], resolved_block, "{report}");
+			assert_eq!(report["rejecting"], 3, "{report}");
+			assert_eq!(
+				report["balance_change"],
+				reward.to_string(),
+				"the payout: {report}"
+			);
+		} else {
+			assert!(report.get("outcome").is_none(), "--no-wait: {report}");
+		}
+	}
 	assert_eq!(
 		received(&deposits, &treasury()),
 		slash.amount - reward - jury_pay,

@@ -16,6 +16,8 @@ use subxt::{
 };
 use subxt_signer::{sr25519::Keypair, SecretUri};
 
+use verity_primitives::AccountId;
+
 use crate::error::CliError;
 
 /// A client of a Verity node.
@@ -62,6 +64,26 @@ impl ChainArgs {
 	/// The signer: `--suri` (development URIs only), else `--suri-file`, else `$VERITY_SURI`.
 	/// The secret itself never appears in an error.
 	pub fn signer(&self) -> Result<Keypair, CliError> {
+		let (uri, from) = self.secret_uri()?;
+		let parsed: SecretUri = uri
+			.parse()
+			.map_err(|_| CliError::Signer(format!("the secret URI in {from} is malformed")))?;
+		Keypair::from_uri(&parsed)
+			.map_err(|_| CliError::Signer(format!("the secret URI in {from} is not a valid key")))
+	}
+
+	/// The ed25519 public key of the signer's secret URI: a worker's receipt key, as `worker
+	/// init` and the development workers make it (the same secret for both schemes).
+	pub fn receipt_key(&self) -> Result<[u8; 32], CliError> {
+		use sp_core::crypto::Pair as _;
+		let (uri, from) = self.secret_uri()?;
+		sp_core::ed25519::Pair::from_string(&uri, None)
+			.map(|pair| pair.public().0)
+			.map_err(|_| CliError::Signer(format!("the secret URI in {from} gives no ed25519 key")))
+	}
+
+	/// The signer's secret URI and where it came from.
+	fn secret_uri(&self) -> Result<(String, &'static str), CliError> {
 		let (uri, from) = if let Some(uri) = &self.suri {
 			if !uri.starts_with("//") {
 				return Err(CliError::Signer(
@@ -85,11 +107,7 @@ impl ChainArgs {
 					.into(),
 			));
 		};
-		let parsed: SecretUri = uri
-			.parse()
-			.map_err(|_| CliError::Signer(format!("the secret URI in {from} is malformed")))?;
-		Keypair::from_uri(&parsed)
-			.map_err(|_| CliError::Signer(format!("the secret URI in {from} is not a valid key")))
+		Ok((uri, from))
 	}
 }
 
@@ -100,10 +118,27 @@ where
 	K: IntoEncodableValues + IntoDecodableValues,
 	V: Decode,
 {
-	let at = api
-		.at_current_block()
-		.await
-		.map_err(|e| CliError::Chain(e.to_string()))?;
+	read_at(api, None, pallet, entry, key).await
+}
+
+/// As [`read`], at finalized block `number` (`None`: the finalized head). An old block's state
+/// is there only while the node keeps it (the last 256 blocks unless it is an archive node).
+pub async fn read_at<K, V>(
+	api: &Api,
+	number: Option<u64>,
+	pallet: &str,
+	entry: &str,
+	key: K,
+) -> Result<Option<V>, CliError>
+where
+	K: IntoEncodableValues + IntoDecodableValues,
+	V: Decode,
+{
+	let at = match number {
+		Some(number) => api.at_block(number).await,
+		None => api.at_current_block().await,
+	}
+	.map_err(|e| CliError::Chain(e.to_string()))?;
 	let address = dynamic::storage::<K, Value>(pallet, entry);
 	let Some(value) = at
 		.storage()
@@ -121,6 +156,20 @@ where
 	})
 }
 
+/// The runtime constant `pallet::name`, decoded into `V`.
+pub async fn constant<V: subxt::ext::scale_decode::DecodeAsType>(
+	api: &Api,
+	pallet: &str,
+	name: &str,
+) -> Result<V, CliError> {
+	api.at_current_block()
+		.await
+		.map_err(|e| CliError::Chain(e.to_string()))?
+		.constants()
+		.entry(dynamic::constant::<V>(pallet, name))
+		.map_err(|e| CliError::Chain(format!("the constant {pallet}::{name}: {e}")))
+}
+
 /// Every entry of the storage map `pallet::entry` (one `u64` key) at the finalized head, as its
 /// key and its value decoded into `V`, the pallet's own type; in storage order.
 pub async fn read_map<V: Decode>(
@@ -128,12 +177,37 @@ pub async fn read_map<V: Decode>(
 	pallet: &str,
 	entry: &str,
 ) -> Result<Vec<(u64, V)>, CliError> {
+	read_entries(api, pallet, entry, concat_u64_key).await
+}
+
+/// Every entry of the storage map `pallet::entry` keyed by an account (hashed with
+/// `Blake2_128Concat`) at the finalized head; in storage order.
+pub async fn read_account_map<V: Decode>(
+	api: &Api,
+	pallet: &str,
+	entry: &str,
+) -> Result<Vec<(AccountId, V)>, CliError> {
+	read_entries(api, pallet, entry, |key| {
+		let bytes: [u8; 32] = key.get(key.len().checked_sub(32)?..)?.try_into().ok()?;
+		Some(AccountId::new(bytes))
+	})
+	.await
+}
+
+/// Every entry of a storage map with one key at the finalized head, its key read from the end
+/// of the storage key by `key_of` and its value decoded into `V`.
+async fn read_entries<K, V: Decode>(
+	api: &Api,
+	pallet: &str,
+	entry: &str,
+	key_of: impl Fn(&[u8]) -> Option<K>,
+) -> Result<Vec<(K, V)>, CliError> {
 	let chain = |e: String| CliError::Chain(e);
 	let at = api
 		.at_current_block()
 		.await
 		.map_err(|e| chain(e.to_string()))?;
-	let address = dynamic::storage::<(u64,), Value>(pallet, entry);
+	let address = dynamic::storage::<(Value,), Value>(pallet, entry);
 	let mut entries = at
 		.storage()
 		.iter(address, ())
@@ -142,7 +216,7 @@ pub async fn read_map<V: Decode>(
 	let mut all = Vec::new();
 	while let Some(entry_value) = entries.next().await {
 		let entry_value = entry_value.map_err(|e| chain(e.to_string()))?;
-		let key = concat_u64_key(entry_value.key_bytes()).ok_or_else(|| {
+		let key = key_of(entry_value.key_bytes()).ok_or_else(|| {
 			chain(format!(
 				"{pallet}::{entry} has a key this CLI cannot read: is the CLI as new as the node?"
 			))

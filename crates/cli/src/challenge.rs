@@ -1,21 +1,28 @@
-//! `verity job challenge ID [--resume]`: dispute a result in the two steps the chain asks for. The
-//! first step commits a hash that binds the account, the job and a secret salt; the second reveals
-//! it in a later block. The salt is saved before anything is sent, so a crash between the two
-//! steps loses no bond: `--resume` reveals what was committed.
+//! `verity job challenge ID [--resume]`: dispute a result in the two steps the chain asks for.
+//!
+//! First the result is verified locally (a result that verifies is not challenged without
+//! `--force`: the jury would uphold it and the bond would be lost), and the chain's bond is shown
+//! and confirmed (`--yes` skips the question). Then a hash that binds the account, the job and a
+//! secret salt is committed, and revealed in a later block. The salt is saved before anything is
+//! sent, so a crash between the two steps loses no bond: `--resume` sends the commitment if it
+//! never reached the chain and reveals it. Last, the dispute is followed to its verdict (unless
+//! `--no-wait`), and the challenger's payout or forfeit is printed.
 
 use std::{
-	io::Read,
+	io::{BufRead, IsTerminal, Read, Write},
 	path::{Path, PathBuf},
 	process::ExitCode,
+	time::Duration,
 };
 
 use clap::Args;
+use codec::Decode;
 use serde_json::json;
-use subxt::dynamic::Value;
+use subxt::{dynamic::Value, ext::scale_decode::DecodeAsType, utils::AccountId32};
 use verity_inference::digest::to_hex;
-use verity_primitives::{receipt::JobId, AccountId, Hash};
+use verity_primitives::{receipt::JobId, AccountId, Balance, BlockNumber, Hash};
 
-use crate::{chain, error::CliError, job};
+use crate::{amount, chain, error::CliError, job};
 
 /// Arguments of `verity job challenge`.
 #[derive(Args)]
@@ -29,6 +36,52 @@ pub struct ChallengeArgs {
 	/// Where challenges in progress are saved (default: ~/.cache/verity/challenges).
 	#[arg(long)]
 	state_dir: Option<PathBuf>,
+	/// The models folder for the local check (default: $VERITY_MODELS, else
+	/// ~/.cache/verity/models).
+	#[arg(long)]
+	models_dir: Option<PathBuf>,
+	/// Challenge even if the result verifies locally, or cannot be checked here.
+	#[arg(long)]
+	force: bool,
+	/// Hold the bond without asking.
+	#[arg(long, short = 'y')]
+	yes: bool,
+	/// Return once the challenge is revealed, instead of following the dispute to its verdict.
+	#[arg(long)]
+	no_wait: bool,
+}
+
+/// The part of `Jobs::DisputeResolved` the CLI reads.
+#[derive(DecodeAsType)]
+#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+struct DisputeResolved {
+	job_id: JobId,
+	outcome: Outcome,
+	confirming: u32,
+	rejecting: u32,
+}
+
+/// `pallet_jobs::DisputeOutcome`, by name.
+#[derive(DecodeAsType, Debug)]
+#[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+enum Outcome {
+	ResultRejected,
+	ResultUpheld,
+	NoVerdict,
+}
+
+/// `frame_system::AccountInfo` of the Verity runtime, with `pallet_balances::AccountData`
+/// (a hold, such as a challenge bond, is counted in `reserved`).
+#[derive(Decode)]
+struct AccountInfo {
+	_nonce: u32,
+	_consumers: u32,
+	_providers: u32,
+	_sufficients: u32,
+	free: Balance,
+	reserved: Balance,
+	_frozen: Balance,
+	_flags: u128,
 }
 
 /// A challenge in progress, as saved between its two steps.
@@ -112,14 +165,21 @@ pub async fn run(
 	let id = args.id;
 	let job = job::job(&api, id).await?;
 	let genesis = Hash::from(api.genesis_hash().0);
-	let dir = match args.state_dir {
-		Some(dir) => dir,
+	let dir = match &args.state_dir {
+		Some(dir) => dir.clone(),
 		None => verity_inference::default_models_dir()
 			.parent()
 			.map(|cache| cache.join("challenges"))
 			.ok_or_else(|| CliError::Usage("no cache folder; give --state-dir".into()))?,
 	};
 	let path = state_path(&dir, &genesis, id, &who);
+	let commit = |commitment: Hash| {
+		chain::call(
+			"Jobs",
+			"commit_challenge",
+			vec![Value::from_bytes(commitment.as_bytes())],
+		)
+	};
 	let saved = if args.resume {
 		if !path.exists() {
 			return Err(CliError::Usage(format!(
@@ -127,7 +187,25 @@ pub async fn run(
 				path.display()
 			)));
 		}
-		load(&path)?
+		let saved = load(&path)?;
+		// A crash may have come before the commitment reached the chain: send it then, while
+		// the result is still open to challenge.
+		let on_chain: Option<pallet_jobs::ChallengeCommitment<AccountId, Balance, BlockNumber>> =
+			chain::read(&api, "Jobs", "Commitments", (saved.commitment.0,)).await?;
+		if on_chain.is_none() && matches!(job.status, pallet_jobs::JobStatus::Committed { .. }) {
+			match chain::submit(&api, &commit(saved.commitment), &signer).await {
+				// The first attempt's transaction landed after all.
+				Err(CliError::Refused { error, .. }) if error == "Jobs::CommitmentExists" => {}
+				other => {
+					other?;
+				}
+			}
+			say(
+				json_output,
+				format!("committed 0x{}", to_hex(saved.commitment.as_bytes())),
+			);
+		}
+		saved
 	} else {
 		if path.exists() {
 			return Err(CliError::Usage(format!(
@@ -142,23 +220,27 @@ pub async fn run(
 				job::stage(&job.status)
 			)));
 		}
+		check_first(&args, chain, json_output).await?;
+		let params: pallet_jobs::JobParams<Balance, BlockNumber> =
+			chain::read(&api, "Jobs", "Params", ())
+				.await?
+				.ok_or_else(|| {
+					CliError::Chain("the chain has no job parameters (Jobs::Params)".into())
+				})?;
+		confirm(&args, id, params.challenge_bond)?;
 		let salt = fresh_salt()?;
 		let commitment = pallet_jobs::commitments::challenge_commitment(&who, id, &salt);
 		let saved = Saved { salt, commitment };
 		save(&path, id, &saved)?;
-		let commit = chain::call(
-			"Jobs",
-			"commit_challenge",
-			vec![Value::from_bytes(commitment.as_bytes())],
-		);
-		chain::submit(&api, &commit, &signer).await?;
-		if !json_output {
-			println!(
+		chain::submit(&api, &commit(commitment), &signer).await?;
+		say(
+			json_output,
+			format!(
 				"committed 0x{} (bond held; salt saved in {})",
 				to_hex(commitment.as_bytes()),
 				path.display()
-			);
-		}
+			),
+		);
 		saved
 	};
 	// The commitment's block is finalized (submit waits for it), so this reveal lands later.
@@ -180,6 +262,7 @@ pub async fn run(
 	};
 	// Revealed: the salt is no longer needed.
 	let _ = std::fs::remove_file(&path);
+	let revealed_in = head(&api).await?;
 	let withdrawn = events
 		.iter()
 		.filter_map(Result::ok)
@@ -193,25 +276,243 @@ pub async fn run(
 		} => Some(resolve_at),
 		_ => None,
 	};
-	let outcome = if withdrawn { "Withdrawn" } else { "Revealed" };
-	if json_output {
-		println!(
-			"{}",
-			json!({
-				"id": id,
-				"challenge": outcome,
-				"commitment": format!("0x{}", to_hex(saved.commitment.as_bytes())),
-				"status": job::stage(&job.status),
-				"jury_drawn_at": jury_at,
-			})
+	let mut report = json!({
+		"id": id,
+		"challenge": if withdrawn { "Withdrawn" } else { "Revealed" },
+		"commitment": format!("0x{}", to_hex(saved.commitment.as_bytes())),
+		"status": job::stage(&job.status),
+		"jury_drawn_at": jury_at,
+	});
+	if withdrawn {
+		say(
+			json_output,
+			format!("job {id} was already disputed or settled: the bond came back"),
 		);
-	} else if withdrawn {
-		println!("job {id} was already disputed or settled: the bond came back");
 	} else {
-		match jury_at {
-			Some(at) => println!("job {id} is disputed: its jury is drawn in block {at}"),
-			None => println!("job {id} is disputed ({})", job::stage(&job.status)),
+		say(
+			json_output,
+			match jury_at {
+				Some(at) => format!("job {id} is disputed: its jury is drawn in block {at}"),
+				None => format!("job {id} is disputed ({})", job::stage(&job.status)),
+			},
+		);
+		if !args.no_wait {
+			let verdict = follow(&api, id, revealed_in, &who).await?;
+			say(
+				json_output,
+				format!(
+					"{:?} ({} seats confirm, {} reject) in block {}: {}",
+					verdict.outcome,
+					verdict.confirming,
+					verdict.rejecting,
+					verdict.block,
+					match verdict.change {
+						change if change >= 0 => format!(
+							"your bond came back with {} more",
+							amount::format(change as u128)
+						),
+						change => format!(
+							"your bond of {} was forfeited",
+							amount::format(change.unsigned_abs())
+						),
+					}
+				),
+			);
+			report["outcome"] = json!(format!("{:?}", verdict.outcome));
+			report["resolved_in"] = json!(verdict.block);
+			report["confirming"] = json!(verdict.confirming);
+			report["rejecting"] = json!(verdict.rejecting);
+			report["balance_change"] = json!(verdict.change.to_string());
 		}
 	}
+	if json_output {
+		println!("{report}");
+	}
 	Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a line of progress (to stderr under `--json`, where stdout holds one object).
+fn say(json_output: bool, line: String) {
+	if json_output {
+		eprintln!("{line}");
+	} else {
+		println!("{line}");
+	}
+}
+
+/// Verifies the result locally first: a result that verifies, or that cannot be checked here, is
+/// not challenged without `--force`.
+async fn check_first(
+	args: &ChallengeArgs,
+	chain: &chain::ChainArgs,
+	json_output: bool,
+) -> Result<(), CliError> {
+	let verify = job::VerifyArgs {
+		id: args.id,
+		models_dir: args.models_dir.clone(),
+	};
+	let mut facts = serde_json::Map::new();
+	let verdict = job::check(&verify, chain, &mut facts)
+		.await
+		.unwrap_or_else(|error| job::Verdict::Unverifiable(error.to_string()));
+	let refuse = |why: String| {
+		if args.force {
+			say(json_output, format!("{why}; challenging anyway (--force)"));
+			Ok(())
+		} else {
+			Err(CliError::Usage(why))
+		}
+	};
+	match verdict {
+		job::Verdict::Mismatch(why) => {
+			say(json_output, format!("MISMATCH: job {}: {why}", args.id));
+			Ok(())
+		}
+		job::Verdict::Verified => refuse(format!(
+			"job {} VERIFIED here: a jury would uphold it and the bond would be forfeited; \
+			 --force to challenge anyway",
+			args.id
+		)),
+		job::Verdict::Unverifiable(why) => refuse(format!(
+			"job {} cannot be verified here ({why}); --force to challenge without checking",
+			args.id
+		)),
+	}
+}
+
+/// Shows the bond and asks before holding it, unless `--yes`.
+fn confirm(args: &ChallengeArgs, id: JobId, bond: Balance) -> Result<(), CliError> {
+	if args.yes {
+		return Ok(());
+	}
+	if !std::io::stdin().is_terminal() {
+		return Err(CliError::Usage(format!(
+			"challenging job {id} holds a bond of {}: pass --yes to confirm without a terminal",
+			amount::format(bond)
+		)));
+	}
+	eprint!(
+		"Challenging job {id} holds a bond of {}, forfeited if the jury upholds the result. \
+		 Go on? [y/N] ",
+		amount::format(bond)
+	);
+	std::io::stderr().flush()?;
+	let mut answer = String::new();
+	std::io::stdin().lock().read_line(&mut answer)?;
+	if matches!(answer.trim(), "y" | "Y" | "yes") {
+		Ok(())
+	} else {
+		Err(CliError::Usage("not challenged: nothing was sent".into()))
+	}
+}
+
+/// The finalized head's number.
+async fn head(api: &chain::Api) -> Result<u64, CliError> {
+	Ok(api
+		.at_current_block()
+		.await
+		.map_err(|e| CliError::Chain(e.to_string()))?
+		.block_number())
+}
+
+/// How a followed dispute ended.
+struct Verdict {
+	outcome: Outcome,
+	confirming: u32,
+	rejecting: u32,
+	/// The block that resolved it.
+	block: u64,
+	/// The challenger's total balance (free and held) after that block minus before it: the
+	/// reward when the result was rejected, minus the bond when it was upheld.
+	change: i128,
+}
+
+/// Follows finalized blocks after `from` until one resolves the dispute of `id`.
+async fn follow(
+	api: &chain::Api,
+	id: JobId,
+	from: u64,
+	who: &AccountId,
+) -> Result<Verdict, CliError> {
+	let chain_error = |e: String| CliError::Chain(e);
+	let mut next = from.saturating_add(1);
+	loop {
+		while next > head(api).await? {
+			tokio::time::sleep(Duration::from_secs(1)).await;
+		}
+		let events = api
+			.at_block(next)
+			.await
+			.map_err(|e| chain_error(e.to_string()))?
+			.events()
+			.fetch()
+			.await
+			.map_err(|e| chain_error(e.to_string()))?;
+		let resolved = events
+			.iter()
+			.filter_map(Result::ok)
+			.filter(|event| {
+				event.pallet_name() == "Jobs" && event.event_name() == "DisputeResolved"
+			})
+			.filter_map(|event| event.decode_fields_unchecked_as::<DisputeResolved>().ok())
+			.find(|resolved| resolved.job_id == id);
+		if let Some(resolved) = resolved {
+			let total = |account: Option<AccountInfo>| {
+				account.map_or(0i128, |a| a.free.saturating_add(a.reserved) as i128)
+			};
+			let key = (AccountId32(who.clone().into()),);
+			let before =
+				chain::read_at(api, Some(next - 1), "System", "Account", key.clone()).await?;
+			let after = chain::read_at(api, Some(next), "System", "Account", key).await?;
+			return Ok(Verdict {
+				outcome: resolved.outcome,
+				confirming: resolved.confirming,
+				rejecting: resolved.rejecting,
+				block: next,
+				change: total(after) - total(before),
+			});
+		}
+		next += 1;
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_saved_challenge_reads_back_and_is_private_to_its_owner() {
+		let dir =
+			std::env::temp_dir().join(format!("verity-challenge-unit-{}", std::process::id()));
+		let who = AccountId::new([7; 32]);
+		let path = state_path(&dir, &Hash::repeat_byte(0xab), 42, &who);
+		assert!(path
+			.file_name()
+			.unwrap()
+			.to_str()
+			.unwrap()
+			.starts_with("abababababababab-job42-"));
+		let salt = [9u8; 32];
+		let saved = Saved {
+			salt,
+			commitment: pallet_jobs::commitments::challenge_commitment(&who, 42, &salt),
+		};
+		save(&path, 42, &saved).expect("saved");
+		let loaded = load(&path).expect("loaded");
+		assert_eq!(
+			(loaded.salt, loaded.commitment),
+			(saved.salt, saved.commitment)
+		);
+		#[cfg(unix)]
+		{
+			use std::os::unix::fs::PermissionsExt;
+			let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+			assert_eq!(mode & 0o777, 0o600);
+		}
+		// Never overwritten: a second save of the same challenge fails.
+		assert!(save(&path, 42, &saved).is_err());
+		std::fs::write(&path, "{\"salt\": \"0x12\"}").unwrap();
+		assert!(load(&path).is_err(), "a malformed file is refused");
+		let _ = std::fs::remove_dir_all(&dir);
+	}
 }

@@ -125,10 +125,10 @@ impl Stage {
 #[derive(Args)]
 pub struct VerifyArgs {
 	/// The job's id.
-	id: JobId,
+	pub(crate) id: JobId,
 	/// The models folder (default: $VERITY_MODELS, else ~/.cache/verity/models).
 	#[arg(long)]
-	models_dir: Option<PathBuf>,
+	pub(crate) models_dir: Option<PathBuf>,
 }
 
 fn hex(hash: &Hash) -> String {
@@ -426,9 +426,12 @@ fn input_value(input: &JobInput) -> Value {
 }
 
 /// What `verify` found.
-enum Verdict {
+pub(crate) enum Verdict {
+	/// The local run agrees with the result under the model's policy, and the receipt is valid.
 	Verified,
+	/// The result or its receipt is wrong: why.
 	Mismatch(String),
+	/// The job cannot be checked here: why.
 	Unverifiable(String),
 }
 
@@ -476,7 +479,7 @@ async fn verify(args: VerifyArgs, chain: &chain::ChainArgs, json_output: bool) -
 }
 
 /// The checks of `verify`, each adding what it found to `facts`.
-async fn check(
+pub(crate) async fn check(
 	args: &VerifyArgs,
 	chain: &chain::ChainArgs,
 	facts: &mut serde_json::Map<String, serde_json::Value>,

@@ -2,17 +2,21 @@
 //!
 //! `verity infer` runs a catalog model locally, exactly as a worker or a verifier does. The chain
 //! commands talk to a node over its WebSocket RPC (subxt): `verity models` reads the registry,
-//! `verity job` submits, shows and verifies jobs, `verity validator` registers a validator's session
-//! keys and shows where it stands.
+//! `verity job` submits, lists, shows, challenges and verifies jobs, `verity worker` onboards and
+//! runs a compute provider, `verity workers` and `verity disputes` show the market, and
+//! `verity validator` registers a validator's session keys and shows where it stands.
 
 mod amount;
 mod chain;
 mod challenge;
+mod council;
 mod error;
 mod infer;
 mod job;
+mod metagraph;
 mod models;
 mod validator;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -41,6 +45,16 @@ enum Command {
 	/// Jobs: submit, show, verify.
 	#[command(subcommand)]
 	Job(job::JobCommand),
+	/// The council's motions on the model registry: list, propose, vote, close.
+	#[command(subcommand)]
+	Council(council::CouncilCommand),
+	/// Being a worker: keys, bond, registration, pause, status.
+	#[command(subcommand)]
+	Worker(worker::WorkerCommand),
+	/// Every registered worker (of one model): bond, reserved, models, jobs, faults, slashes.
+	Workers(metagraph::WorkersArgs),
+	/// Every job in dispute: the accused, who disputed it, the jury and its votes.
+	Disputes,
 	/// Joining the validator set: register session keys, see where an account stands.
 	#[command(subcommand)]
 	Validator(validator::ValidatorCommand),
@@ -58,6 +72,26 @@ fn main() -> ExitCode {
 		Command::Job(command) => {
 			runtime().and_then(|runtime| runtime.block_on(job::run(command, &cli.chain, cli.json)))
 		}
+		Command::Council(command) => runtime().and_then(|runtime| {
+			runtime
+				.block_on(council::run(command, &cli.chain, cli.json))
+				.map(|()| ExitCode::SUCCESS)
+		}),
+		Command::Worker(command) => runtime().and_then(|runtime| {
+			runtime
+				.block_on(worker::run(command, &cli.chain, cli.json))
+				.map(|()| ExitCode::SUCCESS)
+		}),
+		Command::Workers(args) => runtime().and_then(|runtime| {
+			runtime
+				.block_on(metagraph::workers(args, &cli.chain, cli.json))
+				.map(|()| ExitCode::SUCCESS)
+		}),
+		Command::Disputes => runtime().and_then(|runtime| {
+			runtime
+				.block_on(metagraph::disputes(&cli.chain, cli.json))
+				.map(|()| ExitCode::SUCCESS)
+		}),
 		Command::Validator(command) => runtime().and_then(|runtime| {
 			runtime
 				.block_on(validator::run(command, &cli.chain, cli.json))
