@@ -13,6 +13,8 @@ mod council;
 mod error;
 mod infer;
 mod job;
+#[cfg(test)]
+mod metadata_check;
 mod metagraph;
 mod models;
 mod validator;
