@@ -130,7 +130,10 @@ fn standing(
 		pallet_models::NextModelId::<Runtime>::hashed_key().to_vec(),
 	)
 	.unwrap_or_default();
+	// Approved models this node loads (a worker should be registered for each), and every
+	// model it loads whatever its status (a retired one still finishes its jobs in flight).
 	let mut loaded = Vec::new();
+	let mut loaded_any = Vec::new();
 	for id in 0..next {
 		let entry: Option<pallet_models::EntryOf<Runtime>> = read(
 			client,
@@ -142,7 +145,10 @@ fn standing(
 				.iter()
 				.find(|model| model.model_hash().0 == entry.info.model_hash.0)
 			{
-				loaded.push((id, model.name()));
+				loaded_any.push(id);
+				if entry.status == pallet_models::ModelStatus::Approved {
+					loaded.push((id, model.name()));
+				}
 			}
 		}
 	}
@@ -174,7 +180,7 @@ fn standing(
 	let unloaded: Vec<String> = info
 		.models
 		.iter()
-		.filter(|served| !loaded.iter().any(|(id, _)| *id == served.model))
+		.filter(|served| !loaded_any.contains(&served.model))
 		.map(|served| served.model.to_string())
 		.collect();
 	if !unloaded.is_empty() {

@@ -348,16 +348,12 @@ async fn e2e_cli_reads_the_registry_refuses_bad_input_and_verifies_the_jobs_it_s
 	);
 	assert!(!state_dir.exists(), "nothing was saved");
 
-	// The council's motion is closed while the new worker is onboarded (different accounts; each
-	// transaction waits for finality, so one after the other would take twice as long). It
-	// retires MiniLM, which nothing after it uses.
+	// The council's votes ran beside the jobs (each transaction waits for finality, so one after
+	// the other would take longer). Its motion, which retires MiniLM, is closed last: the new
+	// worker's self-check expects MiniLM approved.
 	let index = council.join().expect("the council votes");
-	let closing = {
-		let url = url.to_string();
-		std::thread::spawn(move || the_council_closes_its_motion(&url, &index))
-	};
 	becoming_a_worker(&node, &api, url).await;
-	closing.join().expect("the council's motion passes");
+	the_council_closes_its_motion(url, &index);
 
 	let status = node.stop(Duration::from_secs(60));
 	assert!(status.success(), "verity-node exits cleanly, got {status}");
@@ -445,6 +441,7 @@ async fn becoming_a_worker(node: &TestNode, api: &Api, url: &str) {
 	submit(api, node, &fund, &dev::dave()).await;
 
 	assert_refused(&signed(&["worker", "bond", "1001"]), "'1001' has no unit");
+	assert_refused(&signed(&["worker", "bond", "0VRT"]), "the amount is zero");
 	assert_refused(
 		&signed(&["worker", "bond", "999VRT"]),
 		"a bond must reach 1000VRT in all",
@@ -637,6 +634,22 @@ fn the_council_votes_to_retire_a_model(url: &str) -> String {
 	assert_refused(
 		&verity(url, &["council", "vote", "7", "aye", "--suri", "//Bob"]),
 		"no open motion '7'",
+	);
+	assert_refused(
+		&verity(
+			url,
+			&[
+				"council",
+				"propose",
+				"retire-model",
+				"smollm2",
+				"--threshold",
+				"1",
+				"--suri",
+				"//Alice",
+			],
+		),
+		"a threshold of 1: it must be from 2 to the 3 members",
 	);
 	index
 }

@@ -525,7 +525,14 @@ async fn catch_a_lie(net: &TwoWorkers, input: &JobInput, crash: bool) {
 			.arg(&models_dir);
 		command
 	};
-	let saved_files = || std::fs::read_dir(&state_dir).map_or(0, |dir| dir.count());
+	// Saved challenges (a salt is written to a `.partial` file, then renamed).
+	let saved_files = || {
+		std::fs::read_dir(&state_dir).map_or(0, |dir| {
+			dir.filter_map(Result::ok)
+				.filter(|entry| entry.path().extension().is_some_and(|e| e == "json"))
+				.count()
+		})
+	};
 	let challenged = if crash {
 		let mut first = challenge()
 			.stdout(std::process::Stdio::null())

@@ -11,6 +11,7 @@ use subxt::{
 	error::{DispatchError, TransactionEventsError},
 	ext::frame_decode::storage::{IntoDecodableValues, IntoEncodableValues},
 	extrinsics::ExtrinsicEvents,
+	rpcs::{rpc_params, RpcClient},
 	transactions::Payload,
 	OnlineClient, PolkadotConfig,
 };
@@ -20,8 +21,47 @@ use verity_primitives::AccountId;
 
 use crate::error::CliError;
 
-/// A client of a Verity node.
-pub type Api = OnlineClient<PolkadotConfig>;
+/// A client of a Verity node: subxt's client, and the raw RPC connection under it (for the
+/// pool-aware nonce and the node's own methods).
+pub struct Api {
+	client: OnlineClient<PolkadotConfig>,
+	/// The JSON-RPC connection the client runs on.
+	pub rpc: RpcClient,
+}
+
+impl std::ops::Deref for Api {
+	type Target = OnlineClient<PolkadotConfig>;
+
+	fn deref(&self) -> &Self::Target {
+		&self.client
+	}
+}
+
+impl Api {
+	/// The next nonce of `who` as the node's transaction pool sees it
+	/// (`system_accountNextIndex`): it counts transactions still in the pool or in blocks not yet
+	/// finalized, which the finalized state does not.
+	pub async fn pool_nonce(&self, who: &AccountId) -> Result<u64, CliError> {
+		let ss58 = subxt::utils::AccountId32(who.clone().into()).to_string();
+		self.rpc
+			.request("system_accountNextIndex", rpc_params![ss58])
+			.await
+			.map_err(|e| CliError::Chain(format!("system_accountNextIndex: {e}")))
+	}
+
+	/// Whether `who` has a transaction sent but not yet finalized.
+	pub async fn has_pending(&self, who: &AccountId) -> Result<bool, CliError> {
+		let finalized = self
+			.at_current_block()
+			.await
+			.map_err(|e| CliError::Chain(e.to_string()))?
+			.transactions()
+			.account_nonce(&subxt::utils::AccountId32(who.clone().into()))
+			.await
+			.map_err(|e| CliError::Chain(e.to_string()))?;
+		Ok(self.pool_nonce(who).await? > finalized)
+	}
+}
 
 /// Where the chain is and who signs: the options every chain command takes.
 #[derive(Args, Clone)]
@@ -45,15 +85,16 @@ impl ChainArgs {
 			url: self.url.clone(),
 			error,
 		};
-		if self.url.starts_with("ws://") || self.url.starts_with("http://") {
-			Api::from_insecure_url(&self.url)
-				.await
-				.map_err(|e| unreachable(e.to_string()))
+		let rpc = if self.url.starts_with("ws://") || self.url.starts_with("http://") {
+			RpcClient::from_insecure_url(&self.url).await
 		} else {
-			Api::from_url(&self.url)
-				.await
-				.map_err(|e| unreachable(e.to_string()))
+			RpcClient::from_url(&self.url).await
 		}
+		.map_err(|e| unreachable(e.to_string()))?;
+		let client = OnlineClient::from_rpc_client(rpc.clone())
+			.await
+			.map_err(|e| unreachable(e.to_string()))?;
+		Ok(Api { client, rpc })
 	}
 
 	/// Whether a signer is given (`--suri`, `--suri-file` or `$VERITY_SURI`), readable or not.
@@ -240,19 +281,27 @@ fn concat_u64_key(key: &[u8]) -> Option<u64> {
 }
 
 /// Signs `call` with `signer`, waits until its block is finalized, and returns its events, or
-/// the pallet error (name and documentation) that refused it.
+/// the pallet error (name and documentation) that refused it. The nonce is the pool's
+/// (`system_accountNextIndex`), so a transaction sent while an earlier one of the same account
+/// is pending queues behind it instead of being refused.
 pub async fn submit(
 	api: &Api,
 	call: &impl Payload,
 	signer: &Keypair,
 ) -> Result<ExtrinsicEvents<PolkadotConfig>, CliError> {
 	let rpc = |e: String| CliError::Chain(e);
+	let nonce = api
+		.pool_nonce(&AccountId::new(signer.public_key().0))
+		.await?;
+	let params = subxt::config::DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new()
+		.nonce(nonce)
+		.build();
 	let in_block = api
 		.at_current_block()
 		.await
 		.map_err(|e| rpc(e.to_string()))?
 		.transactions()
-		.sign_and_submit_then_watch_default(call, signer)
+		.sign_and_submit_then_watch(call, signer, params)
 		.await
 		.map_err(|e| rpc(format!("the node refused the transaction: {e}")))?
 		.wait_for_finalized()

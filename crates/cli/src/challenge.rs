@@ -102,6 +102,22 @@ fn unhex32(text: &str) -> Option<[u8; 32]> {
 	Some(out)
 }
 
+/// Where salts are kept: `--state-dir` (made absolute), else `$HOME/.cache/verity/challenges`.
+/// Never relative to the working directory, so `--resume` finds what an earlier run saved
+/// wherever it is run from.
+fn state_dir(given: Option<&Path>) -> Result<PathBuf, CliError> {
+	match given {
+		Some(dir) if dir.is_absolute() => Ok(dir.to_path_buf()),
+		Some(dir) => Ok(std::env::current_dir()?.join(dir)),
+		None => std::env::var_os("HOME")
+			.filter(|home| !home.is_empty())
+			.map(|home| PathBuf::from(home).join(".cache/verity/challenges"))
+			.ok_or_else(|| {
+				CliError::Usage("$HOME is not set: give --state-dir for the saved salts".into())
+			}),
+	}
+}
+
 fn state_path(dir: &Path, genesis: &Hash, id: JobId, who: &AccountId) -> PathBuf {
 	dir.join(format!(
 		"{}-job{id}-{who}.json",
@@ -135,13 +151,23 @@ fn save(path: &Path, id: JobId, saved: &Saved) -> Result<(), CliError> {
 		"commitment": format!("0x{}", to_hex(saved.commitment.as_bytes())),
 	})
 	.to_string();
+	if path.exists() {
+		return Err(CliError::Usage(format!("{} exists", path.display())));
+	}
+	// Written whole to a temporary file, then renamed: a crash leaves either no file or a
+	// complete one, never a truncated salt.
+	let partial = path.with_extension("partial");
 	let mut options = std::fs::OpenOptions::new();
-	options.write(true).create_new(true);
+	options.write(true).create(true).truncate(true);
 	#[cfg(unix)]
 	std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-	let mut file = options.open(path)?;
+	let mut file = options.open(&partial)?;
 	std::io::Write::write_all(&mut file, text.as_bytes())?;
 	file.sync_all()?;
+	std::fs::rename(&partial, path)?;
+	if let Some(dir) = path.parent() {
+		std::fs::File::open(dir)?.sync_all()?;
+	}
 	Ok(())
 }
 
@@ -165,13 +191,7 @@ pub async fn run(
 	let id = args.id;
 	let job = job::job(&api, id).await?;
 	let genesis = Hash::from(api.genesis_hash().0);
-	let dir = match &args.state_dir {
-		Some(dir) => dir.clone(),
-		None => verity_inference::default_models_dir()
-			.parent()
-			.map(|cache| cache.join("challenges"))
-			.ok_or_else(|| CliError::Usage("no cache folder; give --state-dir".into()))?,
-	};
+	let dir = state_dir(args.state_dir.as_deref())?;
 	let path = state_path(&dir, &genesis, id, &who);
 	let commit = |commitment: Hash| {
 		chain::call(
@@ -188,11 +208,24 @@ pub async fn run(
 			)));
 		}
 		let saved = load(&path)?;
+		// The crashed run's commitment may still be on its way (in the pool, or in a block not
+		// yet finalized): wait until nothing of the account is pending before reading it.
+		wait_until_settled(&api, &who).await?;
 		// A crash may have come before the commitment reached the chain: send it then, while
 		// the result is still open to challenge.
 		let on_chain: Option<pallet_jobs::ChallengeCommitment<AccountId, Balance, BlockNumber>> =
 			chain::read(&api, "Jobs", "Commitments", (saved.commitment.0,)).await?;
+		let job = job::job(&api, id).await?;
 		if on_chain.is_none() && matches!(job.status, pallet_jobs::JobStatus::Committed { .. }) {
+			let params: pallet_jobs::JobParams<Balance, BlockNumber> =
+				chain::read(&api, "Jobs", "Params", ())
+					.await?
+					.ok_or_else(|| CliError::Chain("the chain has no job parameters".into()))?;
+			say(
+				json_output,
+				"the saved commitment never reached the chain: sending it now".to_string(),
+			);
+			confirm(&args, id, params.challenge_bond)?;
 			match chain::submit(&api, &commit(saved.commitment), &signer).await {
 				// The first attempt's transaction landed after all.
 				Err(CliError::Refused { error, .. }) if error == "Jobs::CommitmentExists" => {}
@@ -228,11 +261,27 @@ pub async fn run(
 					CliError::Chain("the chain has no job parameters (Jobs::Params)".into())
 				})?;
 		confirm(&args, id, params.challenge_bond)?;
+		// The local run and the question took time: the job may have moved on meanwhile.
+		let job = job::job(&api, id).await?;
+		if !matches!(job.status, pallet_jobs::JobStatus::Committed { .. }) {
+			return Err(CliError::Usage(format!(
+				"job {id} has no result open to challenge any more: it is {} (nothing was sent)",
+				job::stage(&job.status)
+			)));
+		}
 		let salt = fresh_salt()?;
 		let commitment = pallet_jobs::commitments::challenge_commitment(&who, id, &salt);
 		let saved = Saved { salt, commitment };
 		save(&path, id, &saved)?;
-		chain::submit(&api, &commit(commitment), &signer).await?;
+		match chain::submit(&api, &commit(commitment), &signer).await {
+			Ok(_) => {}
+			// Refused: no bond is held, and the salt is of no use.
+			Err(refused @ CliError::Refused { .. }) => {
+				let _ = std::fs::remove_file(&path);
+				return Err(refused);
+			}
+			Err(other) => return Err(resume_hint(other, id, params.challenge_commit_ttl)),
+		}
 		say(
 			json_output,
 			format!(
@@ -249,24 +298,49 @@ pub async fn run(
 		"reveal_challenge",
 		vec![Value::u128(id.into()), Value::from_bytes(saved.salt)],
 	);
-	let events = match chain::submit(&api, &reveal, &signer).await {
+	let withdrawn = match chain::submit(&api, &reveal, &signer).await {
 		Err(CliError::Refused { error, .. }) if error == "Jobs::UnknownCommitment" => {
+			// Revealed already, by a run that died before removing the file?
+			let job = job::job(&api, id).await?;
+			let ours = matches!(
+				&job.status,
+				pallet_jobs::JobStatus::Disputed { challenger: Some(c), .. } if *c == who
+			);
 			let _ = std::fs::remove_file(&path);
-			return Err(CliError::Usage(format!(
-				"the commitment 0x{} is not on chain: already revealed, or expired and its bond \
-				 forfeited (see `verity job show {id}`)",
-				to_hex(saved.commitment.as_bytes())
-			)));
+			if !ours {
+				return Err(CliError::Usage(format!(
+					"the commitment 0x{} is not on chain: already revealed and settled, or \
+					 expired and its bond forfeited (see `verity job show {id}`)",
+					to_hex(saved.commitment.as_bytes())
+				)));
+			}
+			say(
+				json_output,
+				format!("job {id}: the challenge was revealed already"),
+			);
+			false
 		}
-		other => other?,
+		Err(refused @ CliError::Refused { .. }) => return Err(refused),
+		Err(other) => {
+			let ttl = chain::read::<_, pallet_jobs::JobParams<Balance, BlockNumber>>(
+				&api,
+				"Jobs",
+				"Params",
+				(),
+			)
+			.await
+			.ok()
+			.flatten()
+			.map_or(0, |p| p.challenge_commit_ttl);
+			return Err(resume_hint(other, id, ttl));
+		}
+		Ok(events) => events.iter().filter_map(Result::ok).any(|event| {
+			event.pallet_name() == "Jobs" && event.event_name() == "ChallengeWithdrawn"
+		}),
 	};
 	// Revealed: the salt is no longer needed.
 	let _ = std::fs::remove_file(&path);
 	let revealed_in = head(&api).await?;
-	let withdrawn = events
-		.iter()
-		.filter_map(Result::ok)
-		.any(|event| event.pallet_name() == "Jobs" && event.event_name() == "ChallengeWithdrawn");
 	let job = job::job(&api, id).await?;
 	let jury_at = match job.status {
 		pallet_jobs::JobStatus::Disputed {
@@ -308,11 +382,11 @@ pub async fn run(
 					verdict.block,
 					match verdict.change {
 						change if change >= 0 => format!(
-							"your bond came back with {} more",
+							"the bond came back; your balance rose by {} in that block",
 							amount::format(change as u128)
 						),
 						change => format!(
-							"your bond of {} was forfeited",
+							"the bond was forfeited; your balance fell by {} in that block",
 							amount::format(change.unsigned_abs())
 						),
 					}
@@ -329,6 +403,30 @@ pub async fn run(
 		println!("{report}");
 	}
 	Ok(ExitCode::SUCCESS)
+}
+
+/// Waits (up to two minutes) until `who` has no transaction pending.
+async fn wait_until_settled(api: &chain::Api, who: &AccountId) -> Result<(), CliError> {
+	let deadline = std::time::Instant::now() + Duration::from_secs(120);
+	while api.has_pending(who).await? {
+		if std::time::Instant::now() > deadline {
+			return Err(CliError::Chain(format!(
+				"a transaction of {who} is still pending after two minutes: run `--resume` \
+				 again once it is finalized"
+			)));
+		}
+		tokio::time::sleep(Duration::from_secs(2)).await;
+	}
+	Ok(())
+}
+
+/// An error after the salt was saved: a bond may be held, so say how to finish.
+fn resume_hint(error: CliError, id: JobId, ttl: BlockNumber) -> CliError {
+	CliError::Chain(format!(
+		"{error}. The commitment may have reached the chain and hold the bond: run `verity job \
+		 challenge {id} --resume` (same account, same --state-dir) within {ttl} blocks of the \
+		 commitment, or the bond is forfeited"
+	))
 }
 
 /// Prints a line of progress (to stderr under `--json`, where stdout holds one object).
@@ -364,6 +462,12 @@ async fn check_first(
 		}
 	};
 	match verdict {
+		// The jury judges the output, not the receipt: a bad receipt on a right output would be
+		// upheld.
+		job::Verdict::BadReceipt(why) => refuse(format!(
+			"job {}: {why}, but a jury judges only the output; --force to challenge anyway",
+			args.id
+		)),
 		job::Verdict::Mismatch(why) => {
 			say(json_output, format!("MISMATCH: job {}: {why}", args.id));
 			Ok(())
@@ -448,14 +552,23 @@ async fn follow(
 			.fetch()
 			.await
 			.map_err(|e| chain_error(e.to_string()))?;
-		let resolved = events
-			.iter()
-			.filter_map(Result::ok)
-			.filter(|event| {
-				event.pallet_name() == "Jobs" && event.event_name() == "DisputeResolved"
-			})
-			.filter_map(|event| event.decode_fields_unchecked_as::<DisputeResolved>().ok())
-			.find(|resolved| resolved.job_id == id);
+		let mut resolved = None;
+		for event in events.iter() {
+			let event = event.map_err(|e| chain_error(e.to_string()))?;
+			if event.pallet_name() == "Jobs" && event.event_name() == "DisputeResolved" {
+				let fields = event
+					.decode_fields_unchecked_as::<DisputeResolved>()
+					.map_err(|e| {
+						chain_error(format!(
+						"a DisputeResolved event does not decode ({e}): is the CLI as new as the \
+						 node?"
+					))
+					})?;
+				if fields.job_id == id {
+					resolved = Some(fields);
+				}
+			}
+		}
 		if let Some(resolved) = resolved {
 			let total = |account: Option<AccountInfo>| {
 				account.map_or(0i128, |a| a.free.saturating_add(a.reserved) as i128)

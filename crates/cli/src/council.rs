@@ -214,7 +214,16 @@ pub async fn run(
 					"{who} is not a council member: only members propose (nothing was sent)"
 				)));
 			}
-			let threshold = threshold.unwrap_or(((members.len() as u32) * 2).div_ceil(3));
+			let seats = members.len() as u32;
+			let threshold = threshold.unwrap_or((seats * 2).div_ceil(3));
+			// A threshold of one dispatches at once with the proposer alone as the origin, which
+			// no registry decision accepts.
+			if !(2..=seats).contains(&threshold) {
+				return Err(CliError::Usage(format!(
+					"a threshold of {threshold}: it must be from 2 to the {seats} members (registry \
+					 decisions need two thirds; nothing was sent)"
+				)));
+			}
 			let inner = dynamic::tx("Models", action.call_name(), vec![Value::u128(id.into())]);
 			let length = api
 				.at_current_block()
@@ -246,10 +255,6 @@ pub async fn run(
 				.filter_map(Result::ok)
 				.find(|e| e.pallet_name() == "Council" && e.event_name() == "Proposed")
 				.and_then(|e| e.decode_fields_unchecked_as::<Proposed>().ok());
-			let executed = events
-				.iter()
-				.filter_map(Result::ok)
-				.any(|e| e.pallet_name() == "Council" && e.event_name() == "Executed");
 			match proposed {
 				Some(proposed) => {
 					let text = format!(
@@ -269,17 +274,6 @@ pub async fn run(
 						);
 					} else {
 						println!("{text}");
-					}
-				}
-				// A threshold of one dispatches the call at once, without a motion.
-				None if executed => {
-					if json_output {
-						println!("{}", json!({ "executed": true }));
-					} else {
-						println!(
-							"{} model {id}: executed at once (threshold 1)",
-							action.call_name()
-						);
 					}
 				}
 				None => {

@@ -429,8 +429,11 @@ fn input_value(input: &JobInput) -> Value {
 pub(crate) enum Verdict {
 	/// The local run agrees with the result under the model's policy, and the receipt is valid.
 	Verified,
-	/// The result or its receipt is wrong: why.
+	/// The output is not what the model computes (under its policy): why.
 	Mismatch(String),
+	/// The receipt does not verify with the worker's registered key: why. `verify` reports it
+	/// as MISMATCH; a challenge needs `--force`, since a jury judges only the output.
+	BadReceipt(String),
 	/// The job cannot be checked here: why.
 	Unverifiable(String),
 }
@@ -443,7 +446,7 @@ async fn verify(args: VerifyArgs, chain: &chain::ChainArgs, json_output: bool) -
 	};
 	let (word, reason, code) = match &verdict {
 		Verdict::Verified => ("VERIFIED", String::new(), 0),
-		Verdict::Mismatch(why) => ("MISMATCH", why.clone(), 1),
+		Verdict::Mismatch(why) | Verdict::BadReceipt(why) => ("MISMATCH", why.clone(), 1),
 		Verdict::Unverifiable(why) => ("UNVERIFIABLE", why.clone(), 2),
 	};
 	facts.insert("id".into(), json!(args.id));
@@ -530,7 +533,7 @@ pub(crate) async fn check(
 		signature: result.receipt_signature,
 	};
 	if verify_receipt_from(&receipt, &record.receipt_key).is_err() {
-		return Ok(Verdict::Mismatch(
+		return Ok(Verdict::BadReceipt(
 			"the receipt signature does not verify with the worker's registered key".into(),
 		));
 	}

@@ -79,6 +79,10 @@ pub struct InitArgs {
 	/// the worker's transactions with `--suri-file` pointing at it.
 	#[arg(long)]
 	secret_file: PathBuf,
+	/// Send the phrase to a node that is not on this machine. The phrase travels in clear over
+	/// `ws://`: use it only through a tunnel you trust.
+	#[arg(long)]
+	allow_remote: bool,
 }
 
 /// Arguments of `verity worker register`.
@@ -208,6 +212,7 @@ async fn ledger_of_signer(
 
 /// Refuses, before anything is sent (and a fee paid), a bond that stays below the minimum.
 async fn check_bond(chain: &chain::ChainArgs, amount: Balance) -> Result<(), CliError> {
+	nonzero(amount)?;
 	let (_, who, ledger, min) = ledger_of_signer(chain).await?;
 	let bonded = ledger.map_or(0, |l| l.bonded);
 	if bonded.saturating_add(amount) < min {
@@ -225,8 +230,10 @@ async fn check_bond(chain: &chain::ChainArgs, amount: Balance) -> Result<(), Cli
 /// Refuses, before anything is sent, an unbonding of more than the bond or one that leaves a
 /// registered worker below the minimum.
 async fn check_unbond(chain: &chain::ChainArgs, amount: Balance) -> Result<(), CliError> {
+	nonzero(amount)?;
 	let (api, who, ledger, min) = ledger_of_signer(chain).await?;
-	let bonded = ledger.map_or(0, |l| l.bonded);
+	let bonded = ledger.as_ref().map_or(0, |l| l.bonded);
+	let reserved = ledger.as_ref().map_or(0, |l| l.reserved);
 	let Some(remaining) = bonded.checked_sub(amount) else {
 		return Err(CliError::Usage(format!(
 			"{who} has only {} bonded (nothing was sent)",
@@ -241,6 +248,14 @@ async fn check_unbond(chain: &chain::ChainArgs, amount: Balance) -> Result<(), C
 	)
 	.await?
 	.is_some();
+	if remaining < reserved {
+		return Err(CliError::Usage(format!(
+			"{} of the bond is reserved by jobs in flight: at most {} can be unbonded now \
+			 (nothing was sent)",
+			amount::format(reserved),
+			amount::format(bonded - reserved)
+		)));
+	}
 	if remaining < min && (registered || remaining > 0) {
 		return Err(CliError::Usage(format!(
 			"this leaves {} bonded, below the minimum of {}{} (nothing was sent)",
@@ -265,10 +280,19 @@ async fn check_withdraw(chain: &chain::ChainArgs) -> Result<(), CliError> {
 		.await
 		.map_err(|e| CliError::Chain(e.to_string()))?
 		.block_number();
+	let in_flight = ledger.as_ref().map_or(0, |l| l.jobs_in_flight);
+	if in_flight > 0 {
+		return Err(CliError::Usage(format!(
+			"{who} holds {in_flight} jobs or jury seats in flight: their settlement may still \
+			 slash the bond, so nothing is withdrawn until they end (nothing was sent)"
+		)));
+	}
 	let chunks = ledger.map(|l| l.unbonding).unwrap_or_default();
+	// The withdrawal runs in a later block than the finalized head.
+	let next = head.saturating_add(1);
 	if !chunks
 		.iter()
-		.any(|chunk| u64::from(chunk.unlock_at) <= head)
+		.any(|chunk| u64::from(chunk.unlock_at) <= next)
 	{
 		return Err(CliError::Usage(
 			match chunks.iter().map(|c| c.unlock_at).min() {
@@ -283,6 +307,30 @@ async fn check_withdraw(chain: &chain::ChainArgs) -> Result<(), CliError> {
 		));
 	}
 	Ok(())
+}
+
+/// Refuses a zero amount before anything is sent.
+fn nonzero(amount: Balance) -> Result<(), CliError> {
+	if amount == 0 {
+		return Err(CliError::Usage(
+			"the amount is zero (nothing was sent)".into(),
+		));
+	}
+	Ok(())
+}
+
+/// Whether `url` points at this machine (`localhost`, `127.x.x.x`, `[::1]`).
+fn is_loopback(url: &str) -> bool {
+	let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+	let host = rest.split(['/', '?']).next().unwrap_or_default();
+	let host = match host.strip_prefix('[') {
+		Some(v6) => v6.split(']').next().unwrap_or_default(),
+		None => host.rsplit_once(':').map_or(host, |(host, _)| host),
+	};
+	host == "localhost"
+		|| host
+			.parse::<std::net::IpAddr>()
+			.is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An SS58 account, or a readable error.
@@ -379,6 +427,14 @@ async fn init(args: InitArgs, chain: &chain::ChainArgs, json_output: bool) -> Re
 			args.secret_file.display()
 		)));
 	}
+	if !is_loopback(&chain.url) && !args.allow_remote {
+		return Err(CliError::Usage(format!(
+			"{} is not this machine: `worker init` sends the new secret phrase to the node \
+			 (author_insertKey). Run it on the worker's machine against ws://127.0.0.1:9944, or \
+			 pass --allow-remote through a tunnel you trust (nothing was sent)",
+			chain.url
+		)));
+	}
 	let rpc = RpcClient::from_insecure_url(&chain.url)
 		.await
 		.map_err(|e| CliError::Unreachable {
@@ -389,8 +445,9 @@ async fn init(args: InitArgs, chain: &chain::ChainArgs, json_output: bool) -> Re
 	let receipt = ed25519::Pair::from_phrase(&phrase, None)
 		.map_err(|_| CliError::Signer("the new phrase gives no ed25519 key".into()))?
 		.0;
-	// The phrase is on disk before the node holds the keys: a crash leaves a file to retry from,
-	// never keys nobody can restore.
+	// The phrase is on disk before the node holds the keys: after a crash the keys can still be
+	// inserted from it by hand (`verity-node key insert`), and no key exists that nobody can
+	// restore.
 	let mut options = std::fs::OpenOptions::new();
 	options.write(true).create_new(true);
 	#[cfg(unix)]
@@ -518,5 +575,29 @@ mod tests {
 			parse_key(&format!("0x{}", "zz".repeat(32))).is_err(),
 			"not hex"
 		);
+	}
+}
+
+#[cfg(test)]
+mod loopback_tests {
+	use super::is_loopback;
+
+	#[test]
+	fn only_this_machine_counts_as_loopback() {
+		for url in [
+			"ws://127.0.0.1:9944",
+			"ws://localhost:9944",
+			"ws://[::1]:9944",
+			"ws://127.0.0.2",
+		] {
+			assert!(is_loopback(url), "{url}");
+		}
+		for url in [
+			"ws://10.0.0.1:9944",
+			"wss://rpc.example.org",
+			"ws://[2001:db8::1]:9944",
+		] {
+			assert!(!is_loopback(url), "{url}");
+		}
 	}
 }

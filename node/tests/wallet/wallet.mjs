@@ -1,7 +1,7 @@
 // What a Polkadot-JS wallet does against a Verity node, with @polkadot/api (pinned in
 // package-lock.json): decode the metadata, read the chain's properties, submit a job as Alice
 // and follow finalized blocks until its `jobs.JobFinalized`. Prints one JSON object for
-// node/tests/e2e_wallet.rs to check. Usage: node wallet.mjs ws://127.0.0.1:9944
+// node/tests/e2e_smoke.rs to check. Usage: node wallet.mjs ws://127.0.0.1:9944
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 
@@ -57,28 +57,24 @@ const jobId = await new Promise((resolve, reject) => {
 });
 report.jobId = jobId;
 
-// Finalized blocks until the job's JobFinalized.
-await new Promise((resolve, reject) => {
-  api.rpc.chain
-    .subscribeFinalizedHeads(async (header) => {
-      try {
-        const at = await api.at(header.hash);
-        const events = await at.query.system.events();
-        for (const { event } of events) {
-          if (api.events.jobs.JobFinalized.is(event) && event.data.jobId.toNumber() === jobId) {
-            report.finalizedIn = header.number.toNumber();
-            report.worker = event.data.worker.toString();
-            report.outputHash = event.data.outputHash.toHex();
-            report.paid = event.data.paid.toString();
-            resolve();
-          }
-        }
-      } catch (error) {
-        reject(error);
+// Every finalized block in turn (a head notification can skip blocks when several are finalized
+// at once) until the job's JobFinalized.
+let next = (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
+while (report.finalizedIn === undefined) {
+  const head = (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber();
+  for (; next <= head && report.finalizedIn === undefined; next++) {
+    const at = await api.at(await api.rpc.chain.getBlockHash(next));
+    for (const { event } of await at.query.system.events()) {
+      if (api.events.jobs.JobFinalized.is(event) && event.data.jobId.toNumber() === jobId) {
+        report.finalizedIn = next;
+        report.worker = event.data.worker.toString();
+        report.outputHash = event.data.outputHash.toHex();
+        report.paid = event.data.paid.toString();
       }
-    })
-    .catch(reject);
-});
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
 
 clearTimeout(timeout);
 console.log(JSON.stringify(report));
