@@ -10,11 +10,7 @@
 use clap::Subcommand;
 use codec::Decode;
 use serde_json::json;
-use subxt::{
-	dynamic::Value,
-	rpcs::{rpc_params, RpcClient},
-	utils::AccountId32,
-};
+use subxt::{dynamic::Value, rpcs::rpc_params, utils::AccountId32};
 use verity_inference::digest::to_hex;
 use verity_primitives::AccountId;
 
@@ -90,12 +86,7 @@ async fn keys(chain: &chain::ChainArgs, json_output: bool) -> Result<(), CliErro
 	let signer = chain.signer()?;
 	let account = AccountId::new(signer.public_key().0);
 	let api = chain.connect().await?;
-	let rpc = RpcClient::from_insecure_url(&chain.url)
-		.await
-		.map_err(|e| CliError::Unreachable {
-			url: chain.url.clone(),
-			error: e.to_string(),
-		})?;
+	let rpc = &api.rpc;
 	let owner = format!("0x{}", to_hex(account.as_ref()));
 	let generated: serde_json::Value = rpc
 		.request("author_rotateKeysWithOwner", rpc_params![owner])

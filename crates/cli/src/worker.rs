@@ -12,11 +12,7 @@ use std::{io::Write, path::PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use sp_core::{crypto::Pair as _, ed25519, sr25519};
-use subxt::{
-	dynamic::Value,
-	rpcs::{rpc_params, RpcClient},
-	utils::AccountId32,
-};
+use subxt::{dynamic::Value, rpcs::rpc_params, utils::AccountId32};
 use verity_inference::digest::to_hex;
 use verity_primitives::{AccountId, Balance, BlockNumber, ModelId};
 
@@ -435,12 +431,7 @@ async fn init(args: InitArgs, chain: &chain::ChainArgs, json_output: bool) -> Re
 			chain.url
 		)));
 	}
-	let rpc = RpcClient::from_insecure_url(&chain.url)
-		.await
-		.map_err(|e| CliError::Unreachable {
-			url: chain.url.clone(),
-			error: e.to_string(),
-		})?;
+	let rpc = chain.connect().await?.rpc;
 	let (account, phrase, _) = sr25519::Pair::generate_with_phrase(None);
 	let receipt = ed25519::Pair::from_phrase(&phrase, None)
 		.map_err(|_| CliError::Signer("the new phrase gives no ed25519 key".into()))?
