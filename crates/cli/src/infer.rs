@@ -4,12 +4,10 @@ use std::{io::Write, path::PathBuf};
 
 use clap::Args;
 use serde_json::json;
-use verity_inference::{
-	default_models_dir, digest::to_hex, profile::engine_profile, Error, LoadedModel, ModelId,
-};
+use verity_inference::{default_models_dir, profile::engine_profile, Error, LoadedModel, ModelId};
 use verity_primitives::job::{JobInput, JobOutput};
 
-use crate::error::CliError;
+use crate::{error::CliError, hex::hash as hex_hash};
 
 /// Arguments of `verity infer`.
 #[derive(Args)]
@@ -66,10 +64,6 @@ pub fn run(args: InferArgs, json: bool) -> Result<(), CliError> {
 		write_plain(&mut stdout, &output)?;
 	}
 	Ok(stdout.flush()?)
-}
-
-fn hex_hash(hash: &verity_primitives::Hash) -> String {
-	format!("0x{}", to_hex(hash.as_bytes()))
 }
 
 fn json_report(id: ModelId, input: &JobInput, output: &JobOutput) -> serde_json::Value {

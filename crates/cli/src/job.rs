@@ -6,9 +6,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use subxt::{dynamic::Value, ext::scale_decode::DecodeAsType};
-use verity_inference::{
-	default_models_dir, digest::to_hex, receipt::verify_receipt_from, LoadedModel,
-};
+use verity_inference::{default_models_dir, receipt::verify_receipt_from, LoadedModel};
 use verity_primitives::{
 	job::{JobInput, JobOutput},
 	policy::{self, VerificationPolicy},
@@ -16,7 +14,7 @@ use verity_primitives::{
 	AccountId, Balance, BlockNumber, Hash,
 };
 
-use crate::{amount, chain, error::CliError, infer, models};
+use crate::{amount, chain, error::CliError, hex::hash as hex, infer, models};
 
 /// A job of the Verity runtime.
 pub type Job = pallet_jobs::Job<AccountId, Balance, BlockNumber>;
@@ -129,10 +127,12 @@ pub struct VerifyArgs {
 	/// The models folder (default: $VERITY_MODELS, else ~/.cache/verity/models).
 	#[arg(long)]
 	pub(crate) models_dir: Option<PathBuf>,
-}
-
-fn hex(hash: &Hash) -> String {
-	format!("0x{}", to_hex(hash.as_bytes()))
+	/// Read the job from history even while it is in state: its input from its `submit_job`
+	/// extrinsic, its records at the last block that held it. A pruned job is always read so;
+	/// the node must be an archive node (`--state-pruning archive`) once the job is older than
+	/// the state it keeps.
+	#[arg(long)]
+	pub(crate) archive: bool,
 }
 
 /// The job `id` at the finalized head, or a readable error.
@@ -175,6 +175,19 @@ fn answering_worker(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> 
 	}
 }
 
+/// A job's input as JSON: the prompt and its token budget, or the texts.
+pub(crate) fn input_json(input: &JobInput) -> serde_json::Value {
+	match input {
+		JobInput::Generate { prompt, max_tokens } => json!({
+			"prompt": String::from_utf8_lossy(prompt),
+			"max_tokens": max_tokens,
+		}),
+		JobInput::Embed { texts } => json!({
+			"texts": texts.iter().map(|t| String::from_utf8_lossy(t)).collect::<Vec<_>>(),
+		}),
+	}
+}
+
 fn output_json(output: &JobOutput) -> serde_json::Value {
 	match output {
 		JobOutput::Generated { token_ids, text } => json!({
@@ -211,6 +224,7 @@ pub async fn run(
 				"fee": amount::format(job.fee),
 				"deposit": amount::format(job.deposit),
 				"submitted_at": job.submitted_at,
+				"input": input_json(&job.input),
 				"input_hash": hex(&job.input_hash),
 				"output_hash": result.as_ref().map(|r| hex(&r.output_hash)),
 				"output": result.as_ref().map(|r| output_json(&r.output)),
@@ -488,10 +502,21 @@ pub(crate) async fn check(
 	facts: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<Verdict, CliError> {
 	let api = chain.connect().await?;
-	let job = job(&api, args.id).await?;
+	let records = crate::archive::records(&api, args.id, args.archive).await?;
+	let job = records.job;
 	facts.insert("status".into(), json!(stage(&job.status)));
-	let Some(result) = chain::read::<_, JobResult>(&api, "Jobs", "Results", (args.id,)).await?
-	else {
+	if let (Some(submitted_in), Some(at)) = (records.submitted_in, records.at) {
+		facts.insert(
+			"history".into(),
+			json!(format!(
+				"input from the submit_job extrinsic of block {submitted_in}; records as of \
+				 block {at}"
+			)),
+		);
+		facts.insert("submitted_in".into(), json!(submitted_in));
+		facts.insert("records_at".into(), json!(at));
+	}
+	let Some(result) = records.result else {
 		return Ok(Verdict::Unverifiable(format!(
 			"the job has no result yet ({})",
 			stage(&job.status)
@@ -500,7 +525,9 @@ pub(crate) async fn check(
 	let worker = answering_worker(&job.status)
 		.ok_or_else(|| CliError::Chain("a job with a result names no worker".into()))?
 		.clone();
-	let (_, entry) = models::resolve(&api, &job.model.to_string()).await?;
+	let entry: models::Entry = chain::read_at(&api, records.at, "Models", "Models", (job.model,))
+		.await?
+		.ok_or_else(|| CliError::Chain(format!("job {} names no model", args.id)))?;
 	let info = &entry.info;
 	facts.insert("model".into(), json!(String::from_utf8_lossy(&info.name)));
 	facts.insert("model_hash".into(), json!(hex(&info.model_hash)));
@@ -509,8 +536,9 @@ pub(crate) async fn check(
 	facts.insert("worker".into(), json!(worker.to_string()));
 
 	// The receipt: the worker's registered key signed this output for this chain and job.
-	let Some(record) = chain::read::<_, WorkerInfo>(
+	let Some(record) = chain::read_at::<_, WorkerInfo>(
 		&api,
+		records.at,
 		"Workers",
 		"Workers",
 		(subxt::utils::AccountId32(worker.clone().into()),),

@@ -1,22 +1,27 @@
 //! `verity`: Verity's command line.
 //!
 //! `verity infer` runs a catalog model locally, exactly as a worker or a verifier does. The chain
-//! commands talk to a node over its WebSocket RPC (subxt): `verity models` reads the registry,
+//! commands talk to a node over its WebSocket RPC (subxt): `verity models` reads the registry
+//! and proposes models,
 //! `verity job` submits, lists, shows, challenges and verifies jobs, `verity worker` onboards and
 //! runs a compute provider, `verity workers` and `verity disputes` show the market, and
 //! `verity validator` registers a validator's session keys and shows where it stands.
 
 mod amount;
+mod archive;
+mod ask;
 mod chain;
 mod challenge;
 mod council;
 mod error;
+mod hex;
 mod infer;
 mod job;
 #[cfg(test)]
 mod metadata_check;
 mod metagraph;
 mod models;
+mod propose;
 mod validator;
 mod worker;
 

@@ -37,6 +37,7 @@ const USES: &[Use] = &[
 	Storage("Jobs", "Params"),
 	Storage("Jobs", "Commitments"),
 	Storage("Jobs", "Juries"),
+	Storage("Jobs", "NextJobId"),
 	Event("Jobs", "JobSubmitted", &["job_id"]),
 	Event("Jobs", "ChallengeWithdrawn", &[]),
 	Event(
@@ -50,6 +51,12 @@ const USES: &[Use] = &[
 	Call("Models", "approve_model", &["id"]),
 	Call("Models", "reject_model", &["id"]),
 	Call("Models", "retire_model", &["id"]),
+	Call("Models", "propose_model", &["info", "golden_vectors"]),
+	Storage("Models", "ActiveFingerprints"),
+	Event("Models", "ModelProposed", &["id"]),
+	Constant("Models", "ProposalDeposit"),
+	Constant("Models", "RejectionSlash"),
+	Constant("Balances", "ExistentialDeposit"),
 	// worker, workers
 	Call("Workers", "bond", &["amount"]),
 	Call("Workers", "unbond", &["amount"]),
@@ -170,6 +177,40 @@ fn describe(used: &Use) -> String {
 		Constant(p, n) => format!("constant {p}.{n}"),
 		Api(a, m) => format!("runtime API {a}_{m}"),
 	}
+}
+
+/// The calls the CLI encodes with the pallets' own types (not field by field from metadata)
+/// are the runtime's own calls: the bytes after the pallet and call indices are the CLI's, both
+/// ways.
+#[test]
+fn calls_encoded_with_the_pallets_types_are_the_runtimes_calls() {
+	use codec::Encode;
+	use verity_primitives::job::JobInput;
+	use verity_runtime::{genesis_config_presets::reference_models, Runtime, RuntimeCall};
+
+	let (info, golden) = reference_models().remove(0);
+	let call = RuntimeCall::Models(pallet_models::Call::<Runtime>::propose_model {
+		info: Box::new(info.clone()),
+		golden_vectors: golden.clone(),
+	})
+	.encode();
+	assert_eq!(call[2..], crate::propose::encoded_fields(info, golden)[..]);
+
+	let input = JobInput::generate("What is 2+2?", 16).expect("valid");
+	let call = RuntimeCall::Jobs(pallet_jobs::Call::<Runtime>::submit_job {
+		model: 7,
+		input: input.clone(),
+		max_fee: 10_000_000_000,
+	})
+	.encode();
+	assert_eq!(
+		crate::archive::decode_submit_job(&call[2..]).ok(),
+		Some((7, input))
+	);
+	assert!(
+		crate::archive::decode_submit_job(&call[2..call.len() - 1]).is_err(),
+		"a truncated call is refused"
+	);
 }
 
 /// The check itself can fail: a name that is not there is reported.

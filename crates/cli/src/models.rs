@@ -1,4 +1,5 @@
-//! `verity models list|show`: the model registry as the chain holds it.
+//! `verity models list|show|propose`: the model registry as the chain holds it, and a proposal
+//! computed from a model's files (`propose.rs`).
 
 use clap::Subcommand;
 use serde_json::json;
@@ -20,6 +21,9 @@ pub enum ModelsCommand {
 		/// The model's id or name.
 		model: String,
 	},
+	/// Propose a model to the council: the engine hashes the files in --dir and runs the golden
+	/// inputs; what will be proposed is shown, and the deposit held once confirmed (--yes).
+	Propose(crate::propose::ProposeArgs),
 }
 
 /// Every registry entry, by id.
@@ -93,9 +97,10 @@ pub async fn run(
 	chain: &chain::ChainArgs,
 	json_output: bool,
 ) -> Result<(), CliError> {
-	let api = chain.connect().await?;
 	match command {
+		ModelsCommand::Propose(args) => return crate::propose::run(args, chain, json_output).await,
 		ModelsCommand::List => {
+			let api = chain.connect().await?;
 			let entries = entries(&api).await?;
 			if json_output {
 				let all: Vec<_> = entries.iter().map(|(id, e)| entry_json(*id, e)).collect();
@@ -121,6 +126,7 @@ pub async fn run(
 			}
 		}
 		ModelsCommand::Show { model } => {
+			let api = chain.connect().await?;
 			let (id, entry) = resolve(&api, &model).await?;
 			let value = entry_json(id, &entry);
 			if json_output {

@@ -47,19 +47,8 @@ impl SessionKeys {
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>, CliError> {
-	let text = text.strip_prefix("0x").unwrap_or(text);
-	if text.len() % 2 != 0 {
-		return Err(CliError::Chain(
-			"the node answered an odd-length hex string".into(),
-		));
-	}
-	(0..text.len())
-		.step_by(2)
-		.map(|i| {
-			u8::from_str_radix(&text[i..i + 2], 16)
-				.map_err(|_| CliError::Chain("the node answered malformed hex".into()))
-		})
-		.collect()
+	crate::hex::decode(text)
+		.ok_or_else(|| CliError::Chain("the node answered malformed hex".into()))
 }
 
 /// Runs a `verity validator` command.

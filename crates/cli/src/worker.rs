@@ -337,17 +337,8 @@ pub fn parse_account(text: &str) -> Result<AccountId, CliError> {
 
 /// A 32-byte key written `0x` + 64 hex digits.
 fn parse_key(text: &str) -> Result<[u8; 32], CliError> {
-	let bad = || CliError::Usage(format!("'{text}' is not a key (0x and 64 hex digits)"));
-	let hex = text.strip_prefix("0x").ok_or_else(bad)?;
-	if hex.len() != 64 {
-		return Err(bad());
-	}
-	let mut key = [0u8; 32];
-	for (i, byte) in key.iter_mut().enumerate() {
-		*byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or_else(bad)?, 16)
-			.map_err(|_| bad())?;
-	}
-	Ok(key)
+	crate::hex::decode32(text)
+		.ok_or_else(|| CliError::Usage(format!("'{text}' is not a key (0x and 64 hex digits)")))
 }
 
 /// `MODEL:CAPACITY` entries as the `ModelCapacity` list the calls take, each model resolved in

@@ -6,8 +6,9 @@ use verity_primitives::Hash;
 
 use crate::{Error, Result};
 
-/// A file read into memory whose BLAKE2-256 matched the hash asked for. The bytes that were
-/// hashed are the bytes the model is built from: nothing is read from the disk a second time.
+/// A file read into memory with its BLAKE2-256 (for [`read_verified`], the hash asked for). The
+/// bytes that were hashed are the bytes the model is built from: nothing is read from the disk a
+/// second time.
 #[derive(Debug)]
 pub struct VerifiedFile {
 	/// The file's contents.
@@ -24,6 +25,20 @@ pub fn blake2_256(bytes: &[u8]) -> Hash {
 /// Reads `path` and checks that its BLAKE2-256 is `expected`; a different file is refused with
 /// [`Error::HashMismatch`], a missing one with [`Error::ModelFileMissing`].
 pub fn read_verified(path: &Path, expected: &Hash) -> Result<VerifiedFile> {
+	let file = read_hashed(path)?;
+	if &file.hash != expected {
+		return Err(Error::HashMismatch {
+			path: path.to_path_buf(),
+			expected: to_hex(expected.as_bytes()),
+			actual: to_hex(file.hash.as_bytes()),
+		});
+	}
+	Ok(file)
+}
+
+/// Reads `path` and hashes it, whatever its hash: for files no one has pinned yet (a model being
+/// proposed). A missing file is refused with [`Error::ModelFileMissing`].
+pub fn read_hashed(path: &Path) -> Result<VerifiedFile> {
 	let bytes = std::fs::read(path).map_err(|source| {
 		if source.kind() == std::io::ErrorKind::NotFound {
 			Error::ModelFileMissing {
@@ -37,13 +52,6 @@ pub fn read_verified(path: &Path, expected: &Hash) -> Result<VerifiedFile> {
 		}
 	})?;
 	let hash = blake2_256(&bytes);
-	if &hash != expected {
-		return Err(Error::HashMismatch {
-			path: path.to_path_buf(),
-			expected: to_hex(expected.as_bytes()),
-			actual: to_hex(hash.as_bytes()),
-		});
-	}
 	Ok(VerifiedFile { bytes, hash })
 }
 

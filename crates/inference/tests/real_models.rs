@@ -331,3 +331,56 @@ fn candles_generic_gguf_tokenizer_differs_which_is_why_ours_exists() {
 		"candle's fallback pre-tokenizer would change the token ids"
 	);
 }
+
+/// A model folder loads without pinned hashes (what `verity models propose` does): the hashes
+/// it computes are the catalog's pins, and the model computes what the pinned one does.
+#[test]
+fn a_model_folder_loads_unpinned_with_the_hashes_the_catalog_pins() {
+	for (id, input) in [
+		(ModelId::SmolLm2, JobInput::generate("What is 2+2?", 8)),
+		(
+			ModelId::MiniLm,
+			JobInput::embed(&["A man is playing a guitar."]),
+		),
+	] {
+		let Some(dir) = models_dir(id) else { continue };
+		let input = input.expect("valid");
+		let folder = dir.join(id.name());
+		let mut unpinned = LoadedModel::load_dir(&folder).expect("the folder loads");
+		assert_eq!(unpinned.model.id(), id, "{}: layout", id.name());
+		let computed: Vec<_> = unpinned.files.iter().map(|(_, hash)| *hash).collect();
+		let pinned: Vec<_> = id.files().iter().map(|file| file.hash()).collect();
+		assert_eq!(computed, pinned, "{}: file hashes, in order", id.name());
+		assert_eq!(unpinned.model_hash(), id.model_hash(), "{}", id.name());
+		let mut catalog = LoadedModel::load(id, &dir).expect("load");
+		assert_eq!(
+			unpinned.model.run(&input).expect("run").hash(),
+			catalog.run(&input).expect("run").hash(),
+			"{}: same output bits",
+			id.name()
+		);
+	}
+}
+
+#[test]
+fn a_folder_without_one_model_is_refused() {
+	let empty = std::env::temp_dir().join(format!("verity-no-model-{}", std::process::id()));
+	std::fs::create_dir_all(&empty).expect("mkdir");
+	let Err(Error::UnsupportedModel(why)) = LoadedModel::load_dir(&empty) else {
+		panic!("an empty folder is no model")
+	};
+	assert!(why.contains("no model files"), "{why}");
+	for name in ["a.gguf", "b.gguf"] {
+		std::fs::write(empty.join(name), b"GGUF").expect("write");
+	}
+	let Err(Error::UnsupportedModel(why)) = LoadedModel::load_dir(&empty) else {
+		panic!("two GGUFs are two models")
+	};
+	assert!(why.contains("more than one model"), "{why}");
+	std::fs::remove_file(empty.join("b.gguf")).expect("rm");
+	assert!(
+		LoadedModel::load_dir(&empty).is_err(),
+		"four bytes are no GGUF"
+	);
+	std::fs::remove_dir_all(&empty).expect("rm");
+}

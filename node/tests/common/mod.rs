@@ -13,6 +13,21 @@ use std::{
 
 use subxt::{OnlineClient, PolkadotConfig};
 
+pub mod testnet;
+
+/// Anything with a log to print when a test fails: a [`TestNode`], a node of a
+/// [`testnet::Testnet`].
+pub trait Logs {
+	/// The log so far.
+	fn log(&self) -> String;
+}
+
+impl Logs for TestNode {
+	fn log(&self) -> String {
+		TestNode::log(self)
+	}
+}
+
 /// The path of the node binary cargo built for this test run.
 pub fn node_binary() -> &'static str {
 	env!("CARGO_BIN_EXE_verity-node")
@@ -86,6 +101,11 @@ impl TestNode {
 		format!("ws://127.0.0.1:{}", self.rpc_port)
 	}
 
+	/// The node's log so far (for failure messages).
+	pub fn log(&self) -> String {
+		read_log(&self.log_path)
+	}
+
 	/// The node's Prometheus metrics, as text.
 	pub fn metrics(&self) -> String {
 		use std::io::{Read, Write};
@@ -97,11 +117,6 @@ impl TestNode {
 		let mut response = String::new();
 		stream.read_to_string(&mut response).expect("a response");
 		response
-	}
-
-	/// The node's log so far (for failure messages).
-	pub fn log(&self) -> String {
-		read_log(&self.log_path)
 	}
 
 	/// Connects a subxt client, retrying until the RPC server answers or `timeout` passes.
@@ -190,8 +205,6 @@ pub mod chain {
 	use subxt_signer::sr25519::Keypair;
 	use verity_primitives::job::JobInput;
 
-	use super::TestNode;
-
 	/// A client of the test chain.
 	pub type Api = OnlineClient<PolkadotConfig>;
 
@@ -199,7 +212,7 @@ pub mod chain {
 	/// number of its block and its events.
 	pub async fn submit(
 		api: &Api,
-		node: &TestNode,
+		node: &dyn super::Logs,
 		call: &impl Payload,
 		signer: &Keypair,
 	) -> (u64, ExtrinsicEvents<PolkadotConfig>) {
@@ -420,7 +433,7 @@ pub mod council {
 
 	use super::{
 		chain::{find_event, submit, variant_name, Api},
-		TestNode,
+		Logs,
 	};
 
 	/// `Council::Proposed`: the motion's index and hash.
@@ -451,7 +464,7 @@ pub mod council {
 	/// separately. `native` is the same call, for its length and weight.
 	pub async fn propose_and_vote(
 		api: &Api,
-		node: &TestNode,
+		node: &dyn Logs,
 		call: Value,
 		native: &RuntimeCall,
 	) -> ([u8; 32], u32) {
@@ -488,7 +501,7 @@ pub mod council {
 	/// block it ran in and the events of the close.
 	pub async fn close(
 		api: &Api,
-		node: &TestNode,
+		node: &dyn Logs,
 		(hash, index): ([u8; 32], u32),
 		native: &RuntimeCall,
 		closer: &Keypair,
