@@ -311,7 +311,8 @@ pub fn development_config_genesis() -> Value {
 }
 
 /// `local_testnet`: four authorities (Alice, Bob, Charlie, Dave), so GRANDPA survives one failure,
-/// and a worker for each (`//Alice//worker` … `//Dave//worker`).
+/// a worker for each (`//Alice//worker` … `//Dave//worker`), and the development chain's short
+/// market windows with the live draw delay ([`crate::configs::jobs::local_params`]).
 pub fn local_testnet_genesis() -> Value {
 	testnet_genesis(
 		vec![
@@ -324,7 +325,7 @@ pub fn local_testnet_genesis() -> Value {
 		Sr25519Keyring::Alice.to_account_id(),
 		dev_council(),
 		&DEV_WORKERS,
-		None,
+		Some(crate::configs::jobs::local_params()),
 	)
 }
 
@@ -432,7 +433,19 @@ mod tests {
 			Some(dev_params().execution_window.into())
 		);
 		assert!(dev_params().challenge_window < live_params().challenge_window);
-		for params in [dev_params(), live_params()] {
+		// The local testnet: the short windows, the live draw delay.
+		let local = local_testnet_genesis();
+		let local_params = crate::configs::jobs::local_params();
+		assert_eq!(
+			local["jobs"]["params"]["executionWindow"].as_u64(),
+			Some(dev_params().execution_window.into())
+		);
+		assert_eq!(
+			local["jobs"]["params"]["drawDelay"].as_u64(),
+			Some(live_params().draw_delay.into())
+		);
+		assert_eq!(local_params.challenge_window, dev_params().challenge_window);
+		for params in [dev_params(), local_params, live_params()] {
 			pallet_jobs::Pallet::<crate::Runtime>::check_params(&params)
 				.expect("the preset's job parameters pass the pallet's check");
 		}

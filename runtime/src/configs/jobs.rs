@@ -29,7 +29,7 @@ use crate::{
 /// without one a draw waits and never falls back to a block hash (see `pallet_jobs::draws`).
 pub type VrfRandomness = pallet_babe::ParentBlockRandomness<Runtime>;
 
-/// The market's parameters on long-running chains (local testnet and live): windows in minutes
+/// The market's parameters on long-running chains (live networks): windows in minutes
 /// and hours, so challengers and jurors have time to re-run a job and a censoring block author
 /// cannot hold off a challenge for the whole window.
 pub fn live_params() -> JobParams<Balance, BlockNumber> {
@@ -72,9 +72,19 @@ pub fn dev_params() -> JobParams<Balance, BlockNumber> {
 		council_window: 10,
 		result_retention: 24 * HOURS,
 		// The shortest delay: the one-validator dev chain is for testing, not for value (the
-		// `local` preset keeps the live parameters, delay 10).
+		// `local` preset has these windows with the live delay, 10).
 		draw_delay: pallet_jobs::draws::MIN_DRAW_DELAY,
 		..live_params()
+	}
+}
+
+/// The `local` testnet's parameters: the development chain's short windows (a job is drawn,
+/// answered, and finalized or reassigned within a few minutes), with the live draw delay (ten
+/// VRT outputs), since four authorities make the delay meaningful there.
+pub fn local_params() -> JobParams<Balance, BlockNumber> {
+	JobParams {
+		draw_delay: live_params().draw_delay,
+		..dev_params()
 	}
 }
 
