@@ -102,6 +102,14 @@ impl InferenceService {
 			.map(Metrics::register)
 			.transpose()
 			.map_err(|error| format!("cannot register the inference metrics: {error}"))?;
+		// Every served model's counters exist from the start, at zero, so a dashboard or an
+		// alert on them sees 0 rather than no series.
+		if let Some(metrics) = &metrics {
+			for id in &config.models {
+				metrics.runs.with_label_values(&[id.name()]).reset();
+				metrics.failures.with_label_values(&[id.name()]).reset();
+			}
+		}
 		let (queue, requests) = sync_channel(QUEUE_CAPACITY);
 		let book = Arc::new(Mutex::new(Book::default()));
 		let served = config

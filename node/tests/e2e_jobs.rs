@@ -333,6 +333,31 @@ async fn e2e_a_worker_node_serves_generation_and_embedding_jobs_that_match_local
 			"an inference time histogram for {model}:\n{metrics}"
 		);
 	}
+	// Every metric docker/'s Grafana dashboard plots is one this worker node exports.
+	let dashboard: serde_json::Value =
+		serde_json::from_str(include_str!("../../docker/grafana/dashboards/verity.json"))
+			.expect("the dashboard is JSON");
+	let mut plotted = std::collections::BTreeSet::new();
+	for panel in dashboard["panels"].as_array().expect("panels") {
+		for target in panel["targets"].as_array().expect("targets") {
+			let expr = target["expr"].as_str().expect("an expression");
+			plotted.extend(
+				expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+					.filter(|word| word.starts_with("substrate_") || word.starts_with("verity_"))
+					.map(str::to_string),
+			);
+		}
+	}
+	assert!(plotted.len() >= 6, "{plotted:?}");
+	for metric in &plotted {
+		assert!(
+			metrics
+				.lines()
+				.any(|line| line.starts_with(&format!("{metric}{{"))
+					|| line.starts_with(&format!("{metric} "))),
+			"the dashboard plots {metric}, which the node does not export:\n{metrics}"
+		);
+	}
 
 	let status = node.stop(Duration::from_secs(60));
 	assert!(status.success(), "verity-node exits cleanly, got {status}");
