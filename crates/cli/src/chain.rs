@@ -446,6 +446,20 @@ pub async fn submit(
 		})
 }
 
+/// The first `pallet::name` event among a transaction's `events`, its fields decoded into `E`;
+/// `None` if there is none (or it does not decode as `E`).
+pub fn event<E: subxt::ext::scale_decode::DecodeAsFields>(
+	events: &ExtrinsicEvents<PolkadotConfig>,
+	pallet: &str,
+	name: &str,
+) -> Option<E> {
+	events
+		.iter()
+		.filter_map(Result::ok)
+		.find(|event| event.pallet_name() == pallet && event.event_name() == name)
+		.and_then(|event| event.decode_fields_unchecked_as::<E>().ok())
+}
+
 /// A dynamic call value, for `submit`.
 pub fn call(pallet: &str, name: &str, fields: Vec<Value>) -> impl Payload {
 	dynamic::transaction(pallet, name, fields)

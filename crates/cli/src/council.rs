@@ -250,11 +250,7 @@ pub async fn run(
 				],
 			);
 			let events = chain::submit(&api, &propose, &signer).await?;
-			let proposed = events
-				.iter()
-				.filter_map(Result::ok)
-				.find(|e| e.pallet_name() == "Council" && e.event_name() == "Proposed")
-				.and_then(|e| e.decode_fields_unchecked_as::<Proposed>().ok());
+			let proposed = chain::event::<Proposed>(&events, "Council", "Proposed");
 			match proposed {
 				Some(proposed) => {
 					let text = format!(

@@ -353,11 +353,7 @@ async fn submit(
 		],
 	);
 	let events = chain::submit(&api, &call, &signer).await?;
-	let job_id = events
-		.iter()
-		.filter_map(Result::ok)
-		.find(|event| event.pallet_name() == "Jobs" && event.event_name() == "JobSubmitted")
-		.and_then(|event| event.decode_fields_unchecked_as::<JobSubmitted>().ok())
+	let job_id = chain::event::<JobSubmitted>(&events, "Jobs", "JobSubmitted")
 		.map(|submitted| submitted.job_id)
 		.ok_or_else(|| {
 			CliError::Chain("the job was included but no JobSubmitted event was found".into())

@@ -131,16 +131,8 @@ pub async fn run(
 			let value = entry_json(id, &entry);
 			if json_output {
 				println!("{value}");
-			} else if let serde_json::Value::Object(fields) = value {
-				for (key, value) in fields {
-					println!(
-						"{key:<15} {}",
-						value
-							.as_str()
-							.map(str::to_string)
-							.unwrap_or(value.to_string())
-					);
-				}
+			} else {
+				crate::ask::print_fields(&value);
 			}
 		}
 	}

@@ -339,17 +339,7 @@ pub async fn run(
 	precheck(&api, &info, &proposer, deposit, fee).await?;
 	let shown = proposal_json(&info, &golden, &folder, deposit);
 	if !json_output {
-		if let serde_json::Value::Object(fields) = &shown {
-			for (key, value) in fields {
-				println!(
-					"{key:<15} {}",
-					value
-						.as_str()
-						.map(str::to_string)
-						.unwrap_or(value.to_string())
-				);
-			}
-		}
+		crate::ask::print_fields(&shown);
 	}
 	crate::ask::confirm(
 		args.yes,
@@ -372,11 +362,7 @@ pub async fn run(
 		chain::EncodedFields::new(2, fields),
 	);
 	let events = chain::submit(&api, &call, &signer).await?;
-	let id = events
-		.iter()
-		.filter_map(Result::ok)
-		.find(|event| event.pallet_name() == "Models" && event.event_name() == "ModelProposed")
-		.and_then(|event| event.decode_fields_unchecked_as::<ModelProposed>().ok())
+	let id = chain::event::<ModelProposed>(&events, "Models", "ModelProposed")
 		.map(|proposed| proposed.id)
 		.ok_or_else(|| {
 			CliError::Chain("the proposal was included but no ModelProposed event was found".into())

@@ -182,7 +182,7 @@ pub async fn run(
 			if json_output {
 				println!("{status}");
 			} else {
-				print_fields(&status);
+				crate::ask::print_fields(&status);
 			}
 			Ok(())
 		}
@@ -389,21 +389,6 @@ fn report(json_output: bool, done: &str) {
 		println!("{}", json!({ "done": done }));
 	} else {
 		println!("{done}");
-	}
-}
-
-/// Prints a JSON object's fields one per line.
-pub fn print_fields(value: &serde_json::Value) {
-	if let serde_json::Value::Object(fields) = value {
-		for (key, value) in fields {
-			println!(
-				"{key:<16} {}",
-				value
-					.as_str()
-					.map(str::to_string)
-					.unwrap_or(value.to_string())
-			);
-		}
 	}
 }
 
