@@ -54,6 +54,14 @@ fn long_flags(text: &str) -> BTreeSet<String> {
 }
 
 /// The compose file, its `<<: *node` merge keys applied (as Docker Compose does).
+/// The `--flags` of `text` that are not in `accepted`.
+fn unknown_flags(text: &str, accepted: &BTreeSet<String>) -> Vec<String> {
+	long_flags(text)
+		.into_iter()
+		.filter(|flag| !accepted.contains(flag))
+		.collect()
+}
+
 fn compose() -> Value {
 	let mut compose: Value =
 		serde_yaml::from_str(&read("docker/compose.yml")).expect("compose.yml is YAML");
@@ -129,10 +137,7 @@ fn every_flag_of_the_script_the_dockerfile_and_the_compose_file_is_the_nodes() {
 	let script = script_dry_run();
 	assert_eq!(script.len(), 5, "four validators and a worker: {script:?}");
 	for (name, args) in &script {
-		let unknown: Vec<_> = long_flags(&args.join(" "))
-			.into_iter()
-			.filter(|flag| !node_flags.contains(flag))
-			.collect();
+		let unknown = unknown_flags(&args.join(" "), &node_flags);
 		assert!(unknown.is_empty(), "the script's {name}: {unknown:?}");
 	}
 
@@ -142,10 +147,7 @@ fn every_flag_of_the_script_the_dockerfile_and_the_compose_file_is_the_nodes() {
 		.lines()
 		.find(|line| line.starts_with("CMD "))
 		.expect("a CMD");
-	let unknown: Vec<_> = long_flags(cmd)
-		.into_iter()
-		.filter(|flag| !node_flags.contains(flag))
-		.collect();
+	let unknown = unknown_flags(cmd, &node_flags);
 	assert!(unknown.is_empty(), "the Dockerfile's CMD: {unknown:?}");
 
 	// The compose file's nodes, and its key-insertion service.
@@ -153,10 +155,7 @@ fn every_flag_of_the_script_the_dockerfile_and_the_compose_file_is_the_nodes() {
 	let nodes = node_services(&compose);
 	assert_eq!(nodes.len(), 5, "four validators and a worker: {nodes:?}");
 	for (name, args) in &nodes {
-		let unknown: Vec<_> = long_flags(&args.join(" "))
-			.into_iter()
-			.filter(|flag| !node_flags.contains(flag))
-			.collect();
+		let unknown = unknown_flags(&args.join(" "), &node_flags);
 		assert!(unknown.is_empty(), "compose's {name}: {unknown:?}");
 	}
 	let keys = compose["services"]["worker-1-keys"]["command"][0]
@@ -167,10 +166,7 @@ fn every_flag_of_the_script_the_dockerfile_and_the_compose_file_is_the_nodes() {
 	for insert in inserts {
 		let insert = insert.trim();
 		assert!(insert.starts_with("verity-node key insert "), "{insert}");
-		let unknown: Vec<_> = long_flags(insert)
-			.into_iter()
-			.filter(|flag| !key_flags.contains(flag))
-			.collect();
+		let unknown = unknown_flags(insert, &key_flags);
 		assert!(unknown.is_empty(), "key insert: {unknown:?}");
 	}
 }
