@@ -404,24 +404,52 @@ pub async fn submit(
 	call: &impl Payload,
 	signer: &Keypair,
 ) -> Result<ExtrinsicEvents<PolkadotConfig>, CliError> {
+	submit_serialized(api, call, signer, &tokio::sync::Mutex::new(0)).await
+}
+
+/// As [`submit`], for a process that sends several transactions of one account at once (the
+/// gateway's requests). `next_nonce` is the nonce after the last transaction this process sent
+/// for the account; it is held from choosing the nonce until the pool took the transaction.
+/// The pool's own count (`system_accountNextIndex`) is not enough: a transaction just accepted
+/// may not be counted yet, and two requests would then sign one nonce twice (the second is
+/// refused as "priority too low").
+pub async fn submit_serialized(
+	api: &Api,
+	call: &impl Payload,
+	signer: &Keypair,
+	next_nonce: &tokio::sync::Mutex<u64>,
+) -> Result<ExtrinsicEvents<PolkadotConfig>, CliError> {
 	let rpc = |e: String| CliError::Chain(e);
-	let nonce = api
-		.pool_nonce(&AccountId::new(signer.public_key().0))
-		.await?;
-	let params = subxt::config::DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new()
-		.nonce(nonce)
-		.build();
-	let in_block = api
-		.at_current_block()
-		.await
-		.map_err(|e| rpc(e.to_string()))?
-		.transactions()
-		.sign_and_submit_then_watch(call, signer, params)
-		.await
-		.map_err(|e| rpc(format!("the node refused the transaction: {e}")))?
-		.wait_for_finalized()
-		.await
-		.map_err(|e| rpc(e.to_string()))?;
+	let (sent, nonce) = {
+		let mut next = next_nonce.lock().await;
+		let nonce = api
+			.pool_nonce(&AccountId::new(signer.public_key().0))
+			.await?
+			.max(*next);
+		let params = subxt::config::DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new()
+			.nonce(nonce)
+			.build();
+		let sent = api
+			.at_current_block()
+			.await
+			.map_err(|e| rpc(e.to_string()))?
+			.transactions()
+			.sign_and_submit_then_watch(call, signer, params)
+			.await
+			.map_err(|e| CliError::NotSent(format!("the node refused the transaction: {e}")))?;
+		*next = nonce.saturating_add(1);
+		(sent, nonce)
+	};
+	let in_block = match sent.wait_for_finalized().await {
+		Ok(in_block) => in_block,
+		Err(error) => {
+			// Dropped or invalid: its nonce may be free again, so the next transaction may take
+			// it (later ones still in flight keep theirs; the pool fills the gap).
+			let mut next = next_nonce.lock().await;
+			*next = (*next).min(nonce);
+			return Err(rpc(error.to_string()));
+		}
+	};
 	in_block
 		.wait_for_success()
 		.await

@@ -26,6 +26,10 @@ pub enum CliError {
 	/// The chain answered something unexpected, or a request failed.
 	#[error("{0}")]
 	Chain(String),
+	/// The node's pool did not take the transaction (bad nonce, cannot pay the fee, invalid):
+	/// nothing was charged.
+	#[error("{0}")]
+	NotSent(String),
 	/// The chain refused the transaction: the pallet error's name and documentation.
 	#[error("refused by the chain: {error}{}", if docs.is_empty() { String::new() } else { format!(" ({docs})") })]
 	Refused {

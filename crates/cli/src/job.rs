@@ -21,13 +21,14 @@ pub type Job = pallet_jobs::Job<AccountId, Balance, BlockNumber>;
 /// A result of the Verity runtime.
 pub type JobResult = pallet_jobs::JobResult<BlockNumber>;
 /// A worker record of the Verity runtime (its models as a plain list).
-type WorkerInfo = pallet_workers::WorkerInfo<BlockNumber, Vec<pallet_workers::ServedModel>>;
+pub(crate) type WorkerInfo =
+	pallet_workers::WorkerInfo<BlockNumber, Vec<pallet_workers::ServedModel>>;
 
 /// The part of `Jobs::JobSubmitted` the CLI reads.
 #[derive(DecodeAsType)]
 #[decode_as_type(crate_path = "subxt::ext::scale_decode")]
-struct JobSubmitted {
-	job_id: JobId,
+pub(crate) struct JobSubmitted {
+	pub(crate) job_id: JobId,
 }
 
 /// `verity job …`.
@@ -165,7 +166,9 @@ pub(crate) fn stage(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> 
 }
 
 /// The worker that answered, for a job with a result.
-fn answering_worker(status: &pallet_jobs::JobStatus<AccountId, BlockNumber>) -> Option<&AccountId> {
+pub(crate) fn answering_worker(
+	status: &pallet_jobs::JobStatus<AccountId, BlockNumber>,
+) -> Option<&AccountId> {
 	use pallet_jobs::JobStatus::*;
 	match status {
 		Committed { worker, .. } | Disputed { worker, .. } | Finalized { worker, .. } => {

@@ -5,7 +5,8 @@
 //! and proposes models,
 //! `verity job` submits, lists, shows, challenges and verifies jobs, `verity worker` onboards and
 //! runs a compute provider, `verity workers` and `verity disputes` show the market, and
-//! `verity validator` registers a validator's session keys and shows where it stands.
+//! `verity validator` registers a validator's session keys and shows where it stands, and
+//! `verity gateway` serves the OpenAI API, each request a job.
 
 mod amount;
 mod archive;
@@ -14,6 +15,7 @@ mod chain;
 mod challenge;
 mod council;
 mod error;
+mod gateway;
 mod hex;
 mod infer;
 mod job;
@@ -65,6 +67,9 @@ enum Command {
 	/// Joining the validator set: register session keys, see where an account stands.
 	#[command(subcommand)]
 	Validator(validator::ValidatorCommand),
+	/// An OpenAI-compatible HTTP API (chat completions, embeddings, models): each request a
+	/// job, answered with what it takes to verify it.
+	Gateway(gateway::GatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +107,11 @@ fn main() -> ExitCode {
 		Command::Validator(command) => runtime().and_then(|runtime| {
 			runtime
 				.block_on(validator::run(command, &cli.chain, cli.json))
+				.map(|()| ExitCode::SUCCESS)
+		}),
+		Command::Gateway(args) => runtime().and_then(|runtime| {
+			runtime
+				.block_on(gateway::run(args, &cli.chain))
 				.map(|()| ExitCode::SUCCESS)
 		}),
 	};

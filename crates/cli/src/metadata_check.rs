@@ -105,6 +105,14 @@ const USES: &[Use] = &[
 	Storage("Validators", "Validators"),
 	// challenge payouts
 	Storage("System", "Account"),
+	// gateway
+	Constant("Jobs", "JobDepositBase"),
+	Constant("Jobs", "JobDepositPerByte"),
+	Event(
+		"TransactionPayment",
+		"TransactionFeePaid",
+		&["who", "actual_fee", "tip"],
+	),
 ];
 
 fn runtime_metadata() -> Metadata {
@@ -205,11 +213,16 @@ fn calls_encoded_with_the_pallets_types_are_the_runtimes_calls() {
 	.encode();
 	assert_eq!(
 		crate::archive::decode_submit_job(&call[2..]).ok(),
-		Some((7, input))
+		Some((7, input.clone()))
 	);
 	assert!(
 		crate::archive::decode_submit_job(&call[2..call.len() - 1]).is_err(),
 		"a truncated call is refused"
+	);
+	// The gateway encodes submit_job's fields itself (for its fee quote and its transaction).
+	assert_eq!(
+		call[2..],
+		crate::gateway::submit_job_fields(7, &input, 10_000_000_000)[..]
 	);
 }
 
