@@ -527,6 +527,22 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 		"free + held fell by the ledger's figure"
 	);
 
+	// A second gateway on the same ledger is refused: each would spend up to the cap.
+	let second = verity(&[
+		"gateway",
+		"--url",
+		&url,
+		"--keys",
+		keys.to_str().unwrap(),
+		"--state-dir",
+		state.to_str().unwrap(),
+	]);
+	let says = String::from_utf8_lossy(&second.stderr);
+	assert!(
+		!second.status.success() && says.contains("another gateway"),
+		"{says}"
+	);
+
 	// Restarted with a cap just under one more job: the ledger was kept, so it is refused.
 	assert!(
 		gateway.stop().success(),

@@ -57,7 +57,13 @@ pub struct Access {
 	pub accounts: Vec<Account>,
 	keys: Vec<Key>,
 	ledger: Ledger,
+	/// The rate of requests with a missing or unknown key, all together: guessing keys is
+	/// slow, and a guesser's requests never use a real key's limit.
+	unknown: Mutex<Bucket>,
 }
+
+/// Requests with an unknown key, per minute, over all clients.
+const UNKNOWN_PER_MINUTE: u32 = 30;
 
 /// The BLAKE2-256 of an API key, as the keys file holds it.
 pub fn key_hash(key: &str) -> [u8; 32] {
@@ -119,6 +125,7 @@ impl Access {
 					requests_per_minute,
 				)?],
 				ledger,
+				unknown: Mutex::new(Bucket::new(UNKNOWN_PER_MINUTE, Instant::now())),
 			});
 		};
 		if spend_cap.is_some() {
@@ -135,29 +142,38 @@ impl Access {
 			accounts,
 			keys,
 			ledger,
+			unknown: Mutex::new(Bucket::new(UNKNOWN_PER_MINUTE, Instant::now())),
 		})
 	}
 
 	/// The key a request's `Authorization` header names, after its rate limit.
 	pub fn admit(&self, authorization: Option<&str>) -> Result<&Key, Denied> {
-		// The scheme is case-insensitive (RFC 9110).
-		let presented = authorization
-			.and_then(|value| value.split_once(' '))
-			.filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-			.map(|(_, key)| key.trim())
-			.ok_or(Denied::Unknown)?;
-		let hash = key_hash(presented);
-		let key = self
-			.keys
-			.iter()
-			.find(|key| key.hash == hash)
-			.ok_or(Denied::Unknown)?;
+		let key = self.known(authorization);
+		if key.is_none() {
+			self.unknown
+				.lock()
+				.unwrap_or_else(|poisoned| poisoned.into_inner())
+				.take(Instant::now())
+				.map_err(Denied::RateLimited)?;
+		}
+		let key = key.ok_or(Denied::Unknown)?;
 		key.bucket
 			.lock()
 			.unwrap_or_else(|poisoned| poisoned.into_inner())
 			.take(Instant::now())
 			.map_err(Denied::RateLimited)?;
 		Ok(key)
+	}
+
+	/// The key `authorization` names, if it is one of the gateway's.
+	fn known(&self, authorization: Option<&str>) -> Option<&Key> {
+		// The scheme is case-insensitive (RFC 9110).
+		let presented = authorization
+			.and_then(|value| value.split_once(' '))
+			.filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+			.map(|(_, key)| key.trim())?;
+		let hash = key_hash(presented);
+		self.keys.iter().find(|key| key.hash == hash)
 	}
 
 	/// Reserves `amount` of `account`'s cap before a transaction is sent; `Err` with what is
@@ -394,11 +410,23 @@ fn fields<'a>(
 struct Ledger {
 	path: PathBuf,
 	spent: Mutex<BTreeMap<String, Balance>>,
+	/// An exclusive lock on `spent.lock` beside the ledger, held while the gateway runs: two
+	/// gateways on one ledger would each spend up to the cap.
+	_lock: std::fs::File,
 }
 
 impl Ledger {
 	fn open(path: PathBuf) -> Result<Self, CliError> {
 		let bad = |what: String| CliError::Usage(format!("the ledger {}: {what}", path.display()));
+		if let Some(dir) = path.parent() {
+			std::fs::create_dir_all(dir)
+				.map_err(|e| bad(format!("cannot create its folder: {e}")))?;
+		}
+		let lock = std::fs::File::create(path.with_extension("lock"))
+			.map_err(|e| bad(format!("cannot create its lock file: {e}")))?;
+		lock.try_lock().map_err(|_| {
+			bad("another gateway is using it (give each gateway its own --state-dir)".into())
+		})?;
 		let spent = match std::fs::read_to_string(&path) {
 			Ok(text) => {
 				let value: Value =
@@ -420,13 +448,10 @@ impl Ledger {
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
 			Err(e) => return Err(bad(e.to_string())),
 		};
-		if let Some(dir) = path.parent() {
-			std::fs::create_dir_all(dir)
-				.map_err(|e| bad(format!("cannot create its folder: {e}")))?;
-		}
 		let ledger = Self {
 			path,
 			spent: Mutex::new(spent),
+			_lock: lock,
 		};
 		// Writable now, not at the first request.
 		ledger
@@ -523,6 +548,10 @@ mod tests {
 		let who = AccountId::new([7; 32]);
 		let ledger = Ledger::open(dir.join("spent.json")).unwrap();
 		assert_eq!(ledger.reserve(&who, 60, 100), Ok(()));
+		let second = Ledger::open(dir.join("spent.json"))
+			.err()
+			.expect("one gateway per ledger");
+		assert!(second.to_string().contains("another gateway"), "{second}");
 		assert_eq!(
 			ledger.reserve(&who, 41, 100),
 			Err(CapReached {
@@ -571,6 +600,7 @@ mod tests {
 			accounts,
 			keys,
 			ledger: Ledger::open(temp_dir("keys").join("spent.json")).unwrap(),
+			unknown: Mutex::new(Bucket::new(UNKNOWN_PER_MINUTE, Instant::now())),
 		};
 		assert_eq!(
 			access
@@ -595,6 +625,24 @@ mod tests {
 			Some(Denied::Unknown)
 		);
 		assert_eq!(access.admit(None).err(), Some(Denied::Unknown));
+		// Guessing is limited for all clients together; a real key is not affected.
+		for _ in 3..UNKNOWN_PER_MINUTE {
+			assert_eq!(
+				access.admit(Some("Bearer guess")).err(),
+				Some(Denied::Unknown)
+			);
+		}
+		assert!(matches!(
+			access.admit(Some("Bearer guess")),
+			Err(Denied::RateLimited(_))
+		));
+		assert_eq!(
+			access
+				.admit(Some("Bearer k-0123456789abcdefghij"))
+				.unwrap()
+				.name,
+			"web"
+		);
 
 		for (broken, says) in [
 			(

@@ -185,7 +185,7 @@ async fn route<'g>(
 				429,
 				"requests",
 				"rate_limit_exceeded",
-				format!("this key's rate limit is reached: retry in {seconds} s"),
+				format!("rate limit reached: retry in {seconds} s"),
 			);
 			error.retry_after = Some(seconds);
 			return (error_response(&error), None, None);

@@ -34,6 +34,7 @@ use crate::{
 /// account's next nonce.
 pub struct Gateway {
 	chain: ChainArgs,
+	public_url: String,
 	api: Mutex<Option<Arc<chain::Api>>>,
 	/// The keys and accounts.
 	pub access: Access,
@@ -78,21 +79,25 @@ pub(crate) fn submit_job_fields(model: ModelId, input: &JobInput, fee: Balance) 
 }
 
 /// A chain error as the gateway's answer: the node is unreachable or said something unexpected.
+/// The details go to the gateway's log, not to the client: they can name the node's URL.
 fn unavailable(error: CliError) -> ApiError {
+	eprintln!("node: {error}");
 	ApiError::new(
 		503,
 		"server_error",
 		"node_unavailable",
-		format!("the Verity node is not available: {error}"),
+		"the Verity node is not available; try again later",
 	)
 }
 
 impl Gateway {
 	/// A gateway for `access`, on the node of `chain`, waiting at most `timeout` per job.
-	pub fn new(chain: ChainArgs, access: Access, timeout: Duration) -> Self {
+	/// `public_url` is the node clients are told to verify against.
+	pub fn new(chain: ChainArgs, public_url: String, access: Access, timeout: Duration) -> Self {
 		let next_nonces = access.accounts.iter().map(|_| Mutex::new(0)).collect();
 		Self {
 			chain,
+			public_url,
 			api: Mutex::new(None),
 			access,
 			next_nonces,
@@ -177,13 +182,7 @@ impl Gateway {
 				Err(error) => return (paid_error_response(&error), None),
 			};
 			let response = match gateway
-				.follow(
-					&prepared.api,
-					job_id,
-					request.verity.wait,
-					None,
-					&prepared.model_name,
-				)
+				.follow(job_id, request.verity.wait, None, &prepared.model_name)
 				.await
 			{
 				Ok(answer) => json_response(200, &gateway.answer(&request, &prepared, &answer)),
@@ -449,82 +448,62 @@ impl Gateway {
 	}
 
 	/// Follows job `job_id` at the finalized head until `wait` is met, reporting each new stage
-	/// to `progress`; a refund, a timeout or a chain error is an error naming the job.
+	/// to `progress`. A read that fails (the node restarting, the connection lost) is tried
+	/// again on a new connection until the timeout: the job is paid for, so the answer is worth
+	/// waiting for. A refund or the timeout is an error naming the job.
 	async fn follow(
 		&self,
-		api: &chain::Api,
 		job_id: u64,
 		wait: Wait,
 		progress: Option<&mpsc::Sender<String>>,
 		model_name: &str,
 	) -> Result<Answer, ApiError> {
-		use pallet_jobs::JobStatus::*;
 		let started = Instant::now();
-		let mut last = "";
+		let mut last = String::new();
 		loop {
-			let job = job::job(api, job_id).await.map_err(unavailable)?;
-			let stage = job::stage(&job.status);
-			if stage != last {
-				if let Some(progress) = progress {
-					let _ = progress.send(status_event(job_id, stage, model_name)).await;
-				}
-				last = stage;
-			}
-			let done = match (&job.status, wait) {
-				(Refunded { reason, .. }, _) => {
-					return Err(ApiError::new(502, "server_error", "job_refunded", format!("job {job_id} was refunded ({reason:?}): its fee went back to the gateway's account")));
-				}
-				(Finalized { .. }, _) => true,
-				(Committed { .. } | Disputed { .. }, Wait::Result) => true,
-				_ => false,
+			let seen = match self.api().await {
+				Ok(api) => look(&api, job_id, wait).await,
+				Err(error) => Err(Step::Transient(error.message)),
 			};
-			if done {
-				let result: JobResult = chain::read(api, "Jobs", "Results", (job_id,))
-					.await
-					.map_err(unavailable)?
-					.ok_or_else(|| {
-						unavailable(CliError::Chain(format!("job {job_id} has no result")))
-					})?;
-				let receipt_key = self.receipt_key(api, &job).await?;
-				return Ok(Answer {
-					job_id,
-					job,
-					result,
-					receipt_key,
-				});
-			}
+			let trouble = match seen {
+				Ok((stage, answer)) => {
+					if stage != last {
+						if let Some(progress) = progress {
+							let _ = progress.send(status_event(job_id, stage, model_name)).await;
+						}
+						last = stage.to_string();
+					}
+					if let Some(answer) = answer {
+						return Ok(answer);
+					}
+					false
+				}
+				Err(Step::Fatal(error)) => return Err(error),
+				Err(Step::Transient(why)) => {
+					eprintln!("job {job_id}: reading it failed ({why}); trying again");
+					self.drop_api().await;
+					true
+				}
+			};
 			if started.elapsed() > self.timeout {
+				let now = if last.is_empty() {
+					"unseen".to_string()
+				} else {
+					last
+				};
 				return Err(ApiError::new(
 					504,
 					"server_error",
 					"job_timeout",
-					format!("job {job_id} is still {stage} after {} s; it stays on chain: follow it with `verity job show {job_id}`", self.timeout.as_secs()),
+					format!(
+						"job {job_id} is still {now} after {} s{}; it stays on chain: follow it with `verity job show {job_id}`",
+						self.timeout.as_secs(),
+						if trouble { " (the node did not answer)" } else { "" }
+					),
 				));
 			}
-			tokio::time::sleep(Duration::from_secs(1)).await;
+			tokio::time::sleep(Duration::from_secs(if trouble { 2 } else { 1 })).await;
 		}
-	}
-
-	/// The registered receipt key of the worker that answered `job`.
-	async fn receipt_key(
-		&self,
-		api: &chain::Api,
-		job: &job::Job,
-	) -> Result<Option<[u8; 32]>, ApiError> {
-		let worker = job::answering_worker(&job.status).ok_or_else(|| {
-			unavailable(CliError::Chain(
-				"a job with a result names no worker".into(),
-			))
-		})?;
-		let record: Option<job::WorkerInfo> = chain::read(
-			api,
-			"Workers",
-			"Workers",
-			(subxt::utils::AccountId32(worker.clone().into()),),
-		)
-		.await
-		.map_err(unavailable)?;
-		Ok(record.map(|record| record.receipt_key.0))
 	}
 
 	/// The response body: OpenAI's shape for the request's endpoint, and the `verity` field.
@@ -590,7 +569,7 @@ impl Gateway {
 				"key": answer.receipt_key.map(|key| format!("0x{}", verity_inference::digest::to_hex(&key))),
 				"signature": format!("0x{}", verity_inference::digest::to_hex(&answer.result.receipt_signature.0)),
 			},
-			"verify_command": format!("verity job verify {id} --url {}", self.chain.url),
+			"verify_command": format!("verity job verify {id} --url {}", self.public_url),
 		})
 	}
 
@@ -610,7 +589,6 @@ impl Gateway {
 			Ok(job_id) => {
 				eprintln!("stream: job {job_id} submitted");
 				self.follow(
-					&prepared.api,
 					job_id,
 					request.verity.wait,
 					Some(&events),
@@ -652,6 +630,79 @@ impl Gateway {
 		}
 		let _ = events.send("data: [DONE]\n\n".into()).await;
 	}
+}
+
+/// Why a look at a job did not give its stage.
+enum Step {
+	/// The answer to the request (a refund).
+	Fatal(ApiError),
+	/// The node did not answer: try again.
+	Transient(String),
+}
+
+/// The stage of job `job_id` at the finalized head and, once `wait` is met, the answer: the job,
+/// its result and its worker's receipt key, all read at that one block.
+async fn look(
+	api: &chain::Api,
+	job_id: u64,
+	wait: Wait,
+) -> Result<(&'static str, Option<Answer>), Step> {
+	use pallet_jobs::JobStatus::*;
+	let transient = |error: CliError| Step::Transient(error.to_string());
+	let at = api
+		.at_current_block()
+		.await
+		.map_err(|e| Step::Transient(e.to_string()))?
+		.block_number();
+	let job: job::Job = chain::read_at(api, Some(at), "Jobs", "Jobs", (job_id,))
+		.await
+		.map_err(transient)?
+		.ok_or_else(|| {
+			Step::Fatal(ApiError::new(
+				502,
+				"server_error",
+				"job_gone",
+				format!("job {job_id} is not on chain"),
+			))
+		})?;
+	let stage = job::stage(&job.status);
+	let done = match (&job.status, wait) {
+		(Refunded { reason, .. }, _) => {
+			return Err(Step::Fatal(ApiError::new(502, "server_error", "job_refunded", format!("job {job_id} was refunded ({reason:?}): its fee went back to the gateway's account"))));
+		}
+		(Finalized { .. }, _) => true,
+		(Committed { .. } | Disputed { .. }, Wait::Result) => true,
+		_ => false,
+	};
+	if !done {
+		return Ok((stage, None));
+	}
+	let result: JobResult = chain::read_at(api, Some(at), "Jobs", "Results", (job_id,))
+		.await
+		.map_err(transient)?
+		.ok_or_else(|| Step::Transient(format!("job {job_id} has no result in block {at}")))?;
+	let receipt_key = match job::answering_worker(&job.status) {
+		Some(worker) => chain::read_at::<_, job::WorkerInfo>(
+			api,
+			Some(at),
+			"Workers",
+			"Workers",
+			(subxt::utils::AccountId32(worker.clone().into()),),
+		)
+		.await
+		.map_err(transient)?
+		.map(|record| record.receipt_key.0),
+		None => None,
+	};
+	Ok((
+		stage,
+		Some(Answer {
+			job_id,
+			job,
+			result,
+			receipt_key,
+		}),
+	))
 }
 
 /// An error after the job was sent: retrying would pay for another job, so the OpenAI clients

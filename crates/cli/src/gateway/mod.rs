@@ -48,9 +48,15 @@ pub struct GatewayArgs {
 	/// Where the spending ledger is kept (default: ~/.cache/verity/gateway).
 	#[arg(long)]
 	state_dir: Option<PathBuf>,
-	/// The longest a request waits for its job, in seconds; the job stays on chain after.
-	#[arg(long, default_value_t = 600)]
+	/// The longest a request waits for its job, in seconds; the job stays on chain after. Keep
+	/// it under your clients' own timeout (the OpenAI clients': 600 s), or a client that gives up
+	/// and retries pays for a second job.
+	#[arg(long, default_value_t = 300)]
 	timeout: u64,
+	/// The node URL the answers' `verify_command` names (default: --url). Give a public one
+	/// when --url is internal, or carries credentials.
+	#[arg(long)]
+	public_url: Option<String>,
 	/// Read an API key from standard input, print the `key_hash` the keys file takes, and exit.
 	#[arg(long)]
 	hash_key: bool,
@@ -67,12 +73,18 @@ pub async fn run(args: GatewayArgs, chain: &ChainArgs) -> Result<(), CliError> {
 		);
 		return Ok(());
 	}
-	let state_dir = args.state_dir.clone().unwrap_or_else(|| {
-		std::env::var_os("HOME")
-			.map(PathBuf::from)
-			.unwrap_or_default()
-			.join(".cache/verity/gateway")
-	});
+	let state_dir = match args.state_dir.clone() {
+		Some(dir) => std::path::absolute(&dir)
+			.map_err(|e| CliError::Usage(format!("--state-dir {}: {e}", dir.display())))?,
+		None => std::env::var_os("HOME")
+			.map(|home| PathBuf::from(home).join(".cache/verity/gateway"))
+			.filter(|dir| dir.is_absolute())
+			.ok_or_else(|| {
+				CliError::Usage(
+					"$HOME is not set: give the ledger's folder with --state-dir".into(),
+				)
+			})?,
+	};
 	let access = access::Access::load(
 		args.keys.as_deref(),
 		chain,
@@ -91,6 +103,7 @@ pub async fn run(args: GatewayArgs, chain: &ChainArgs) -> Result<(), CliError> {
 	}
 	let gateway = Arc::new(jobs::Gateway::new(
 		chain.clone(),
+		args.public_url.clone().unwrap_or_else(|| chain.url.clone()),
 		access,
 		Duration::from_secs(args.timeout),
 	));
