@@ -21,6 +21,8 @@ python3 -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 # The wallet end-to-end test runs @polkadot/api (from npm, pinned in node/tests/wallet) on Node.js.
 command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
+# The explorer's browser test runs Debian's Chromium (driven by playwright-core from npm).
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=""

@@ -1,4 +1,4 @@
-"""The OpenAI Python client against `verity gateway`, for e2e_gateway.rs.
+"""The OpenAI Python client against `verity gateway`, for node/tests/e2e_apps/gateway.rs.
 
 Runs one scenario and prints one JSON object of what it saw; the Rust test checks it against
 the chain. Environment: GATEWAY (the base URL, .../v1), KEY (an API key), BAD_KEY.

@@ -300,10 +300,7 @@ fn parse_keys_file(text: &str, path: &Path) -> Result<(Vec<Account>, Vec<Key>), 
 			"account",
 		)
 		.map_err(&bad)?;
-		let name = field("name")
-			.and_then(Value::as_str)
-			.ok_or_else(|| bad("an account needs a `name`".into()))?
-			.to_string();
+		let name = named(&field, "an account").map_err(&bad)?;
 		if accounts.iter().any(|a: &Account| a.name == name) {
 			return Err(bad(format!("two accounts are named `{name}`")));
 		}
@@ -354,10 +351,7 @@ fn parse_keys_file(text: &str, path: &Path) -> Result<(Vec<Account>, Vec<Key>), 
 			"key",
 		)
 		.map_err(&bad)?;
-		let name = field("name")
-			.and_then(Value::as_str)
-			.ok_or_else(|| bad("a key needs a `name`".into()))?
-			.to_string();
+		let name = named(&field, "a key").map_err(&bad)?;
 		let hash = field("key_hash")
 			.and_then(Value::as_str)
 			.and_then(hex::decode32)
@@ -386,6 +380,14 @@ fn parse_keys_file(text: &str, path: &Path) -> Result<(Vec<Account>, Vec<Key>), 
 		keys.push(Key::new(name, hash, account, per_minute).map_err(|e| bad(e.to_string()))?);
 	}
 	Ok((accounts, keys))
+}
+
+/// The `name` of a keys-file entry (`what`: "an account", "a key").
+fn named<'a>(field: &impl Fn(&str) -> Option<&'a Value>, what: &str) -> Result<String, String> {
+	field("name")
+		.and_then(Value::as_str)
+		.map(str::to_string)
+		.ok_or_else(|| format!("{what} needs a `name`"))
 }
 
 /// The fields of a keys-file entry, refusing any field not in `known` (a typo such as

@@ -1,5 +1,5 @@
-//! End to end: `verity gateway` on a development node (`--dev --worker`), driven by the real
-//! `openai` Python package (pinned in `tests/gateway/requirements.txt`) and by `curl`.
+//! `verity gateway` on the development node, driven by the real `openai` Python package (pinned
+//! in `tests/gateway/requirements.txt`) and by `curl`.
 //!
 //! * `models.list` names the registry's models; a chat completion, a streamed one (its status
 //!   chunks as the job advances, then the text) and an embedding (base64, decoded by the client)
@@ -12,9 +12,7 @@
 //!   chain: the account's balance and nonce are the same to the planck;
 //! * the spending ledger holds exactly what the account paid (job fees and transaction fees)
 //!   and survives a restart: a gateway started again refuses a job that would pass the cap;
-//! * with the node gone, a request is a 503 and nothing else.
-
-mod common;
+//! * with the node gone, a request is a 503 and nothing else ([`node_gone`]).
 
 use std::{
 	path::{Path, PathBuf},
@@ -22,18 +20,17 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use common::{chain::balance, free_port, verity_binary, TestNode};
+use crate::common::{self, chain::balance, free_port, verity_binary};
 use serde_json::{json, Value};
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::dev;
-use verity_inference::default_models_dir;
 
 const KEY: &str = "test-key-0123456789abcdefghij";
 const SLOW_KEY: &str = "slow-key-0123456789abcdefghij";
 const TINY_KEY: &str = "tiny-key-0123456789abcdefghij";
 
 /// A `verity gateway` process, stopped on drop.
-struct Gateway {
+pub struct Gateway {
 	child: Child,
 	port: u16,
 	log: PathBuf,
@@ -100,6 +97,18 @@ impl Drop for Gateway {
 		let _ = self.child.kill();
 		let _ = self.child.wait();
 	}
+}
+
+/// `body` POSTed to `path` with `key` is refused with HTTP `status` and OpenAI error `code`;
+/// returns the error body.
+fn refused(base: &str, path: &str, key: &str, body: &str, status: u16, code: &str) -> Value {
+	let (got, _, answer) = curl(base, "POST", path, Some(key), Some(body));
+	assert_eq!(
+		(got, answer["error"]["code"].as_str()),
+		(status, Some(code)),
+		"{path}: {answer}"
+	);
+	answer
 }
 
 /// `curl` against the gateway: the HTTP status, the headers and the JSON body.
@@ -284,21 +293,17 @@ fn keys_file(dir: &Path, app_cap: &str) -> PathBuf {
 	path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad_requests() {
+/// The gateway's scenario against the node at `url` (`api`), with its files in `dir`; returns
+/// the gateway still running, for [`node_gone`].
+pub async fn scenario(api: &common::chain::Api, url: &str, dir: &Path) -> Gateway {
 	let python = openai_package();
-	let models_dir = default_models_dir();
-	let models = models_dir.to_str().expect("a UTF-8 path");
-	let mut node = TestNode::start(&["--dev", "--worker", "--models-dir", models]);
-	let api = node.connect(Duration::from_secs(120)).await;
-	let url = node.ws_url();
-	let dir = tempfile::tempdir().expect("a temporary directory");
-	let state = dir.path().join("state");
-	let keys = keys_file(dir.path(), "10VRT");
-	let mut gateway = Gateway::start(&url, &keys, &state, dir.path().join("gateway.log"));
+	let url = url.to_string();
+	let state = dir.join("state");
+	let keys = keys_file(dir, "10VRT");
+	let mut gateway = Gateway::start(&url, &keys, &state, dir.join("gateway.log"));
 	let dave = AccountId32(dev::dave().public_key().0);
 	let ferdie = AccountId32(dev::ferdie().public_key().0);
-	let dave_before = books(&api, &dave).await;
+	let dave_before = books(api, &dave).await;
 
 	// curl: a float embedding, in flight with the client's four jobs.
 	let base = gateway.base();
@@ -449,17 +454,13 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 		f32s(embeddings["head"][0].as_array().unwrap()),
 		"a cat, embedded twice, as floats and as base64"
 	);
-	let (status, _, body) = curl(
+	refused(
 		&gateway.base(),
-		"POST",
 		"/chat/completions",
-		Some(KEY),
-		Some("{not json"),
-	);
-	assert_eq!(
-		(status, body["error"]["code"].as_str()),
-		(400, Some("invalid_json")),
-		"{body}"
+		KEY,
+		"{not json",
+		400,
+		"invalid_json",
 	);
 	let (status, _, body) = curl(
 		&gateway.base(),
@@ -482,23 +483,19 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 		"{body}"
 	);
 	assert!(head.contains("retry-after: 60"), "{head}");
-	let ferdie_before = books(&api, &ferdie).await;
+	let ferdie_before = books(api, &ferdie).await;
 	let chat_body =
 		r#"{"model":"smollm2","messages":[{"role":"user","content":"Hi"}],"max_tokens":4}"#;
-	let (status, _, body) = curl(
+	refused(
 		&gateway.base(),
-		"POST",
 		"/chat/completions",
-		Some(TINY_KEY),
-		Some(chat_body),
+		TINY_KEY,
+		chat_body,
+		429,
+		"insufficient_quota",
 	);
 	assert_eq!(
-		(status, body["error"]["code"].as_str()),
-		(429, Some("insufficient_quota")),
-		"{body}"
-	);
-	assert_eq!(
-		books(&api, &ferdie).await,
+		books(api, &ferdie).await,
 		ferdie_before,
 		"a capped request charges nothing"
 	);
@@ -506,7 +503,7 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 	// The ledger holds what Dave paid to the planck: five job fees and five transaction fees
 	// (every job is final, so its fee is paid out; its deposit is held, so free + held keeps it).
 	finalized(&url, curl_id);
-	let dave_after = books(&api, &dave).await;
+	let dave_after = books(api, &dave).await;
 	assert_eq!(
 		dave_after.1,
 		dave_before.1 + 5,
@@ -549,21 +546,17 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 		"SIGTERM stops the gateway cleanly: {}",
 		gateway.log()
 	);
-	let keys = keys_file(dir.path(), &format!("{}planck", spent + 10_000_000_000 - 1));
-	let gateway = Gateway::start(&url, &keys, &state, dir.path().join("gateway2.log"));
-	let (status, _, body) = curl(
+	let keys = keys_file(dir, &format!("{}planck", spent + 10_000_000_000 - 1));
+	let gateway = Gateway::start(&url, &keys, &state, dir.join("gateway2.log"));
+	refused(
 		&gateway.base(),
-		"POST",
 		"/chat/completions",
-		Some(KEY),
-		Some(chat_body),
+		KEY,
+		chat_body,
+		429,
+		"insufficient_quota",
 	);
-	assert_eq!(
-		(status, body["error"]["code"].as_str()),
-		(429, Some("insufficient_quota")),
-		"{body}"
-	);
-	assert_eq!(books(&api, &dave).await, dave_after, "nothing charged");
+	assert_eq!(books(api, &dave).await, dave_after, "nothing charged");
 
 	// One key from $VERITY_GATEWAY_KEY for the --suri signer, with --spend-cap: under one job.
 	let no_key = verity(&["gateway", "--url", &url, "--suri", "//Eve"]);
@@ -581,7 +574,7 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 		!no_cap.status.success() && says.contains("--spend-cap AMOUNT is needed"),
 		"{says}"
 	);
-	let simple_state = dir.path().join("simple");
+	let simple_state = dir.join("simple");
 	let simple_state = simple_state.to_str().unwrap();
 	let simple = Gateway::start_with(
 		&url,
@@ -594,7 +587,7 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 			simple_state,
 		],
 		&[("VERITY_GATEWAY_KEY", TINY_KEY)],
-		dir.path().join("gateway3.log"),
+		dir.join("gateway3.log"),
 	);
 	let (status, _, body) = curl(&simple.base(), "GET", "/models", Some(TINY_KEY), None);
 	assert_eq!(
@@ -602,17 +595,13 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 		(200, Some(2)),
 		"{body}"
 	);
-	let (status, _, body) = curl(
+	let body = refused(
 		&simple.base(),
-		"POST",
 		"/chat/completions",
-		Some(TINY_KEY),
-		Some(chat_body),
-	);
-	assert_eq!(
-		(status, body["error"]["code"].as_str()),
-		(429, Some("insufficient_quota")),
-		"{body}"
+		TINY_KEY,
+		chat_body,
+		429,
+		"insufficient_quota",
 	);
 	assert!(
 		body["error"]["message"]
@@ -623,20 +612,20 @@ async fn e2e_gateway_answers_openai_clients_with_verifiable_jobs_and_refuses_bad
 	);
 	drop(simple);
 
-	// The node gone: a 503, not a hang.
-	node.stop(Duration::from_secs(30));
-	let (status, _, body) = curl(
+	gateway
+}
+
+/// With the node gone: a 503, not a hang, and no secret in the log.
+pub fn node_gone(gateway: &Gateway) {
+	let chat_body =
+		r#"{"model":"smollm2","messages":[{"role":"user","content":"Hi"}],"max_tokens":4}"#;
+	refused(
 		&gateway.base(),
-		"POST",
 		"/chat/completions",
-		Some(KEY),
-		Some(chat_body),
-	);
-	assert_eq!(
-		(status, body["error"]["code"].as_str()),
-		(503, Some("node_unavailable")),
-		"{body}\n{}",
-		gateway.log()
+		KEY,
+		chat_body,
+		503,
+		"node_unavailable",
 	);
 	let log = gateway.log();
 	assert!(
