@@ -26,8 +26,9 @@ pub enum CliError {
 	/// The chain answered something unexpected, or a request failed.
 	#[error("{0}")]
 	Chain(String),
-	/// The node's pool did not take the transaction (bad nonce, cannot pay the fee, invalid):
-	/// nothing was charged.
+	/// Sending the transaction failed: the node's pool refused it (bad nonce, cannot pay the
+	/// fee, invalid), or the connection failed while it was sent. Most likely nothing was
+	/// charged, but a transaction whose answer was lost may still be included.
 	#[error("{0}")]
 	NotSent(String),
 	/// The chain refused the transaction: the pallet error's name and documentation.
