@@ -28,6 +28,9 @@ use subxt_signer::sr25519::dev;
 const KEY: &str = "test-key-0123456789abcdefghij";
 const SLOW_KEY: &str = "slow-key-0123456789abcdefghij";
 const TINY_KEY: &str = "tiny-key-0123456789abcdefghij";
+/// A small chat completion, for the requests that must be refused.
+const CHAT_BODY: &str =
+	r#"{"model":"smollm2","messages":[{"role":"user","content":"Hi"}],"max_tokens":4}"#;
 
 /// A `verity gateway` process, stopped on drop.
 pub struct Gateway {
@@ -484,13 +487,11 @@ pub async fn scenario(api: &common::chain::Api, url: &str, dir: &Path) -> Gatewa
 	);
 	assert!(head.contains("retry-after: 60"), "{head}");
 	let ferdie_before = books(api, &ferdie).await;
-	let chat_body =
-		r#"{"model":"smollm2","messages":[{"role":"user","content":"Hi"}],"max_tokens":4}"#;
 	refused(
 		&gateway.base(),
 		"/chat/completions",
 		TINY_KEY,
-		chat_body,
+		CHAT_BODY,
 		429,
 		"insufficient_quota",
 	);
@@ -552,7 +553,7 @@ pub async fn scenario(api: &common::chain::Api, url: &str, dir: &Path) -> Gatewa
 		&gateway.base(),
 		"/chat/completions",
 		KEY,
-		chat_body,
+		CHAT_BODY,
 		429,
 		"insufficient_quota",
 	);
@@ -599,7 +600,7 @@ pub async fn scenario(api: &common::chain::Api, url: &str, dir: &Path) -> Gatewa
 		&simple.base(),
 		"/chat/completions",
 		TINY_KEY,
-		chat_body,
+		CHAT_BODY,
 		429,
 		"insufficient_quota",
 	);
@@ -617,13 +618,11 @@ pub async fn scenario(api: &common::chain::Api, url: &str, dir: &Path) -> Gatewa
 
 /// With the node gone: a 503, not a hang, and no secret in the log.
 pub fn node_gone(gateway: &Gateway) {
-	let chat_body =
-		r#"{"model":"smollm2","messages":[{"role":"user","content":"Hi"}],"max_tokens":4}"#;
 	refused(
 		&gateway.base(),
 		"/chat/completions",
 		KEY,
-		chat_body,
+		CHAT_BODY,
 		503,
 		"node_unavailable",
 	);
