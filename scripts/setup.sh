@@ -23,6 +23,9 @@ command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(npm)
 # The explorer's browser test runs Debian's Chromium (driven by playwright-core from npm).
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+# The engine's emulated-CPU test runs its own test binary under qemu-x86_64 with CPU models that
+# lack AVX-512 or FMA (crates/inference/tests/emulated_cpus.rs).
+command -v qemu-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-user)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing Debian packages: ${need_pkgs[*]}"
   sudo_cmd=""

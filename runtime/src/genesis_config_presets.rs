@@ -110,7 +110,8 @@ impl Authority {
 /// on an x86_64 machine with AVX-512, two threads).
 fn reference_engine_profile() -> EngineProfile {
 	EngineProfile::new(
-		"verity-kernels 1; candle 0.11.1; tokenizers 0.23.2",
+		"verity-kernels 1; verity-text 1; libm 0.2.16; candle 0.11.1 (MiniLM libc expf); \
+		 tokenizers 0.23.2",
 		"x86_64-linux",
 		"avx,avx2,fma,f16c,avx512f,avx512vnni",
 		2,

@@ -110,11 +110,11 @@ macro_rules! runtime_version {
 }
 
 #[cfg(not(feature = "spec-next"))]
-runtime_version!(110);
+runtime_version!(111);
 // The same runtime one `spec_version` later, built by `build.rs` only for the end-to-end test of a
 // runtime upgrade through the council ([`upgrade_test`]). Keep it one above the line before.
 #[cfg(feature = "spec-next")]
-runtime_version!(111);
+runtime_version!(112);
 
 /// A block header.
 pub type Header = generic::Header<BlockNumber, sp_runtime::traits::BlakeTwo256>;

@@ -66,6 +66,10 @@ pub enum Error {
 	/// A tensor operation failed.
 	#[error("tensor computation: {0}")]
 	Candle(#[from] candle_core::Error),
+	/// A thread that would compute has a floating-point control state other than the default
+	/// (flush-to-zero, denormals-are-zero, another rounding mode): its outputs would differ.
+	#[error("refusing to compute: {0}")]
+	FloatingPointState(String),
 	/// A receipt whose key or signature does not verify.
 	#[error("receipt does not verify: {0}")]
 	InvalidReceipt(&'static str),

@@ -265,3 +265,34 @@ fn engine_turns_jobs_into_canonical_outputs_and_checks_kinds() {
 		Err(Error::WrongJobKind { .. })
 	));
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_engine_refuses_to_compute_on_a_thread_with_flush_to_zero() {
+	let (path, hash) = tiny_llama_file("tiny-llama-ftz", TinyLlama::default());
+	let mut llama = SmolLm2::load_verified(&path, &hash).expect("load");
+	let bert = tiny_bert("tiny-bert-ftz");
+	// Both compute pools start now, at the default state, so that no pool thread inherits the
+	// flag set below (it is set on one thread of this test only).
+	crate::smollm2::pool::pool();
+	rayon::current_num_threads();
+	let expected = llama.generate("hello", 4).expect("generate");
+	let (generated, embedded, after) = std::thread::spawn(move || {
+		crate::fpenv::set_flush_to_zero(true);
+		let generated = llama.generate("hello", 4);
+		let embedded = bert.embed(&["a dog"]);
+		crate::fpenv::set_flush_to_zero(false);
+		(generated, embedded, llama.generate("hello", 4))
+	})
+	.join()
+	.expect("the thread");
+	for error in [generated.map(|_| ()), embedded.map(|_| ())] {
+		let error = error.expect_err("flush-to-zero is refused");
+		assert!(matches!(error, Error::FloatingPointState(_)), "{error}");
+		assert!(error.to_string().contains("MXCSR is 0x9f80"), "{error}");
+	}
+	assert_eq!(
+		after.expect("the default state computes").token_ids,
+		expected.token_ids
+	);
+}

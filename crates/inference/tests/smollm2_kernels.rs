@@ -14,7 +14,11 @@ use verity_inference::{
 	catalog::ModelId,
 	default_models_dir,
 	digest::{blake2_256, to_hex},
-	smollm2::{greedy, kernels::Kernel, SmolLm2},
+	smollm2::{
+		greedy,
+		kernels::{check_coverage, Kernel},
+		SmolLm2,
+	},
 };
 
 /// The prompts both paths are compared on.
@@ -145,25 +149,11 @@ fn smollm2_kernels_stay_within_the_bound_of_the_plain_path_and_decode_the_same_t
 	let Some(path) = gguf_path() else { return };
 	let mut model = ours(&path);
 	let mut plain = Plain::load(&path);
-	// candle with every weight dequantized to f32 (f32 activations): the closest thing to the
-	// exact model. The flag is read once per thread, so it runs on a thread of its own.
 	let prompts: Vec<Vec<u32>> = PROMPTS
 		.iter()
 		.map(|p| model.prompt_token_ids(p).expect("ids"))
 		.collect();
-	let dequantized = {
-		let (path, prompts) = (path.clone(), prompts.clone());
-		std::thread::spawn(move || {
-			std::env::set_var("CANDLE_DEQUANTIZE_ALL", "1");
-			let mut exact = Plain::load(&path);
-			prompts
-				.iter()
-				.map(|ids| exact.logits(ids, 0))
-				.collect::<Vec<_>>()
-		})
-		.join()
-		.expect("dequantized reference")
-	};
+	let dequantized = dequantized_reference(&prompts);
 	let mut worst = 0f32;
 	for ((prompt, ids), exact) in PROMPTS.iter().zip(&prompts).zip(&dequantized) {
 		let (plain_ids, plain_margins, plain_logits) = plain.greedy(ids);
@@ -219,6 +209,88 @@ fn smollm2_kernels_stay_within_the_bound_of_the_plain_path_and_decode_the_same_t
 	eprintln!("worst |Δlogit| over the prompts: {worst:.4}");
 }
 
+/// Where [`dequantized_reference_in_a_child_process`] writes its logits, when this test binary
+/// runs as that child.
+const DEQUANTIZED_OUT: &str = "VERITY_DEQUANTIZED_LOGITS_OUT";
+
+/// candle with every weight dequantized to f32 (f32 activations), the closest thing to the exact
+/// model, for each of `prompts`. candle reads `CANDLE_DEQUANTIZE_ALL` from the environment, so
+/// it runs in a child process of this test binary with the variable set (setting it here would
+/// race with the other tests' threads).
+fn dequantized_reference(prompts: &[Vec<u32>]) -> Vec<Vec<f32>> {
+	let dir = std::env::temp_dir().join(format!("verity-dequantized-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).expect("temp dir");
+	let (input, output) = (dir.join("prompts.json"), dir.join("logits.bin"));
+	std::fs::write(&input, serde_json::to_vec(prompts).expect("json")).expect("write");
+	let status = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+		.args([
+			"--exact",
+			"dequantized_reference_in_a_child_process",
+			"--nocapture",
+			"--test-threads",
+			"1",
+		])
+		.env("CANDLE_DEQUANTIZE_ALL", "1")
+		.env(DEQUANTIZED_OUT, &output)
+		.status()
+		.expect("run the child");
+	assert!(
+		status.success(),
+		"the dequantized reference failed: {status}"
+	);
+	let bytes = std::fs::read(&output).expect("the child's logits");
+	let _ = std::fs::remove_dir_all(&dir);
+	let values: Vec<f32> = bytes
+		.chunks_exact(4)
+		.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+		.collect();
+	assert_eq!(values.len() % prompts.len(), 0);
+	values
+		.chunks(values.len() / prompts.len())
+		.map(<[f32]>::to_vec)
+		.collect()
+}
+
+/// The child of [`dequantized_reference`]: does nothing unless run as that child.
+#[test]
+fn dequantized_reference_in_a_child_process() {
+	let Some(output) = std::env::var_os(DEQUANTIZED_OUT) else {
+		return;
+	};
+	assert_eq!(std::env::var("CANDLE_DEQUANTIZE_ALL").as_deref(), Ok("1"));
+	let path = gguf_path().expect("the model");
+	let input = Path::new(&output).with_file_name("prompts.json");
+	let prompts: Vec<Vec<u32>> =
+		serde_json::from_slice(&std::fs::read(input).expect("prompts")).expect("json");
+	let mut exact = Plain::load(&path);
+	let mut bytes = Vec::new();
+	for ids in &prompts {
+		for value in exact.logits(ids, 0) {
+			bytes.extend_from_slice(&value.to_le_bytes());
+		}
+	}
+	std::fs::write(output, bytes).expect("write the logits");
+}
+
+/// Sets `kernel` and `threads` and returns the kernel the model really runs (`set_kernel` falls
+/// back to the best one the CPU has).
+fn configure(model: &mut SmolLm2, kernel: Kernel, threads: usize) -> Kernel {
+	model.set_kernel(kernel);
+	model.set_max_threads(threads);
+	assert_eq!(model.kernel(), kernel, "the {kernel:?} kernel runs");
+	model.kernel()
+}
+
+/// Fails unless every kernel this CPU offers ran; prints which did.
+fn assert_coverage(ran: &[Kernel]) {
+	let mut ran = ran.to_vec();
+	ran.dedup();
+	match check_coverage(&ran) {
+		Ok(line) => eprintln!("{line}"),
+		Err(why) => panic!("{why}"),
+	}
+}
+
 #[test]
 fn smollm2_every_kernel_and_thread_count_gives_the_same_bits() {
 	let Some(path) = gguf_path() else { return };
@@ -226,10 +298,10 @@ fn smollm2_every_kernel_and_thread_count_gives_the_same_bits() {
 	let prompt = "Write a haiku about the sea.";
 	let ids = model.prompt_token_ids(prompt).expect("ids");
 	let mut runs = Vec::new();
+	let mut ran = Vec::new();
 	for kernel in Kernel::available() {
 		for threads in [1, 2] {
-			model.set_kernel(kernel);
-			model.set_max_threads(threads);
+			ran.push(configure(&mut model, kernel, threads));
 			let logits: Vec<u32> = model
 				.logits(&ids)
 				.expect("logits")
@@ -243,7 +315,7 @@ fn smollm2_every_kernel_and_thread_count_gives_the_same_bits() {
 			runs.push(((kernel, threads), logits, tokens));
 		}
 	}
-	eprintln!("kernels compared: {:?}", Kernel::available());
+	assert_coverage(&ran);
 	let (first, logits, tokens) = &runs[0];
 	for (setting, other_logits, other_tokens) in &runs[1..] {
 		assert!(
@@ -313,4 +385,105 @@ fn smollm2_numerics_are_those_of_the_pinned_kernels_version() {
 		 runtime's genesis and a new hash here",
 		Kernel::best_available()
 	);
+}
+
+/// The bits of the last-position logits after `ids` (one prefill pass).
+fn logit_bits(model: &SmolLm2, ids: &[u32]) -> Vec<u32> {
+	model
+		.logits(ids)
+		.expect("logits")
+		.iter()
+		.map(|v| v.to_bits())
+		.collect()
+}
+
+/// Inputs chosen to stress the paths where bits could differ between machines give identical
+/// token ids and logits on every kernel this CPU has and on 1 and 2 threads: digits and
+/// whitespace of recent Unicode versions (the tokenizer's classes), a repetitive prompt whose
+/// attention is sharply peaked, and the largest job the chain accepts (a 4,096-byte prompt of
+/// one-token digits, `max_tokens` 512).
+///
+/// Each input is decoded once on the best kernel; every other setting replays the decoded job
+/// as one prefill over the prompt and the tokens before the last, whose logits must be the same
+/// bits and pick the last token (a prefill and decode steps give the same bits, tested above,
+/// so a change in any of the job's positions would show). The scalar kernel, about 30 times
+/// slower, replays the two shorter inputs at 2 threads and not the largest job (it is compared
+/// with the others on random matrices of every shape in the unit tests, and runs the whole
+/// engine on an emulated CPU without AVX in `tests/emulated_cpus.rs`).
+#[test]
+fn smollm2_adversarial_inputs_are_identical_on_every_kernel_and_thread_count() {
+	use verity_primitives::job::{MAX_GENERATED_TOKENS, MAX_PROMPT_BYTES};
+	let Some(path) = gguf_path() else { return };
+	let mut model = ours(&path);
+	let best = Kernel::best_available();
+	let mut ran = Vec::new();
+	// Nag Mundari and Kawi digits (Unicode 15.0), Garay digits (16.0), Arabic-Indic, N'Ko,
+	// Devanagari, mathematical and circled digits; ideographic space, line separator, NEL,
+	// no-break space, Ogham space, medium mathematical space, then U+180E and U+200B (not
+	// White_Space).
+	let unicode = "Add \u{1e4f1}\u{1e4f2} and \u{11f53} and \u{10d42}\u{10d43}: ١٢٣ ۴۵۶ ߁߂ ०१२ \
+	               𝟘𝟙 ①.\u{3000}\u{2028}\u{85}\u{a0}\u{1680}\u{205f}\u{180e}\u{200b}end";
+	let peaked = "zebra ".repeat(100);
+	let digits: String = "0123456789"
+		.chars()
+		.cycle()
+		.take(MAX_PROMPT_BYTES as usize)
+		.collect();
+	for (prompt, tokens) in [
+		(unicode, 24),
+		(peaked.as_str(), 24),
+		(digits.as_str(), MAX_GENERATED_TOKENS),
+	] {
+		let largest = tokens == MAX_GENERATED_TOKENS;
+		ran.push(configure(&mut model, best, 2));
+		let decoded = model
+			.generate_fixed_length(prompt, tokens)
+			.expect("generate");
+		let mut replay = model.prompt_token_ids(prompt).expect("ids");
+		let (last, before) = decoded.token_ids.split_last().expect("tokens");
+		replay.extend_from_slice(before);
+		let reference = logit_bits(&model, &replay);
+		let logits: Vec<f32> = reference.iter().map(|b| f32::from_bits(*b)).collect();
+		assert_eq!(
+			greedy(&logits).expect("greedy"),
+			*last,
+			"the prefill replays the decoder"
+		);
+		let mut settings = 1;
+		for kernel in Kernel::available() {
+			let threads: &[usize] = match kernel {
+				Kernel::Scalar if largest => &[],
+				Kernel::Scalar => &[2],
+				k if k == best => &[1],
+				// The thread count is compared on the best kernel; the largest job's ~4,600
+				// positions are replayed once more, on each other kernel, at 2 threads.
+				_ if largest => &[2],
+				_ => &[1, 2],
+			};
+			for &threads in threads {
+				ran.push(configure(&mut model, kernel, threads));
+				assert!(
+					logit_bits(&model, &replay) == reference,
+					"{} prompt tokens: {kernel:?} at {threads} threads differs",
+					decoded.prompt_tokens
+				);
+				settings += 1;
+			}
+		}
+		if largest {
+			assert!(
+				decoded.prompt_tokens > MAX_PROMPT_BYTES as usize,
+				"one token per digit"
+			);
+		}
+		eprintln!(
+			"{} prompt tokens and {} generated: the same bits in {settings} settings (decoded in \
+			 {:?} + {:?} at 2 threads)",
+			decoded.prompt_tokens,
+			decoded.token_ids.len(),
+			decoded.prefill_time,
+			decoded.decode_time
+		);
+	}
+	assert_coverage(&ran);
 }

@@ -9,33 +9,32 @@
 /// Defines `fn name(kernel: Kernel, args...)` that runs the element-wise body compiled for the
 /// kernel's instruction set (baseline, AVX2 + FMA, AVX-512 F + FMA): the compiler vectorizes
 /// it wider, and since the body has no reordered reductions and forms no FMA on its own, every
-/// version gives the same bits.
+/// version gives the same bits. The body's fused multiply-adds are `F::fma` (a
+/// [`numerics::Fma`]): the instruction in the FMA versions, the pinned `libm::fmaf` in a
+/// baseline x86-64 build (one exactly specified IEEE operation either way).
 macro_rules! multiversion {
-	($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+	($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
 		$(#[$doc])*
 		// Attention takes a kernel, a head size, three tensors, a capacity and two outputs:
 		// what one head needs; a struct would only rename them.
 		#[allow(clippy::too_many_arguments)]
-		fn $name(kernel: $crate::smollm2::kernels::Kernel, $($arg: $ty),*) {
+		$vis fn $name(kernel: $crate::smollm2::kernels::Kernel, $($arg: $ty),*) {
 			#[inline(always)]
-			fn generic($($arg: $ty),*) $body
-			/// The same element-wise code compiled for AVX2 + FMA (identical results: no
-			/// reductions are reordered, no FMA is formed on its own, and the explicit
-			/// `mul_add`s are one IEEE fused operation everywhere: an instruction here, the
-			/// correctly rounded libm `fmaf` in a baseline build).
-			///
-			/// # Safety
-			/// AVX2 must be present.
+			// Not every body multiplies and adds.
+			#[allow(unused)]
+			fn generic<F: $crate::smollm2::numerics::Fma>($($arg: $ty),*) $body
+			/// The body compiled for AVX2 + FMA.
 			#[cfg(target_arch = "x86_64")]
 			#[target_feature(enable = "avx2,fma")]
-			unsafe fn avx2($($arg: $ty),*) { generic($($arg),*) }
-			/// As `avx2`, for AVX-512.
-			///
-			/// # Safety
-			/// AVX-512 F must be present.
+			fn avx2($($arg: $ty),*) {
+				generic::<$crate::smollm2::numerics::FmaInstruction>($($arg),*)
+			}
+			/// The body compiled for AVX-512 F + FMA.
 			#[cfg(target_arch = "x86_64")]
 			#[target_feature(enable = "avx512f,fma")]
-			unsafe fn avx512($($arg: $ty),*) { generic($($arg),*) }
+			fn avx512($($arg: $ty),*) {
+				generic::<$crate::smollm2::numerics::FmaInstruction>($($arg),*)
+			}
 			match kernel {
 				// SAFETY: AVX2 and FMA are present (checked at run time; the check is a
 				// cached load).
@@ -50,7 +49,7 @@ macro_rules! multiversion {
 					if std::arch::is_x86_feature_detected!("avx512f")
 						&& std::arch::is_x86_feature_detected!("fma") =>
 				unsafe { avx512($($arg),*) },
-				_ => generic($($arg),*),
+				_ => generic::<$crate::smollm2::numerics::FmaBaseline>($($arg),*),
 			}
 		}
 	};
@@ -60,6 +59,7 @@ pub mod chat;
 pub mod kernels;
 pub mod llama;
 mod metadata;
+pub mod numerics;
 pub mod pool;
 pub mod tokenizer;
 
@@ -162,6 +162,7 @@ impl SmolLm2 {
 
 	/// The logits after `token_ids` (one prefill pass over all of them).
 	pub fn logits(&self, token_ids: &[u32]) -> Result<Vec<f32>> {
+		check_compute_threads()?;
 		let mut cache = self.model.new_cache(token_ids.len());
 		self.model.forward(token_ids, &mut cache)
 	}
@@ -169,6 +170,7 @@ impl SmolLm2 {
 	/// The logits after `token_ids`, fed one at a time as decode steps (equal to [`Self::logits`]
 	/// bit for bit: a verifier may replay either way).
 	pub fn logits_token_by_token(&self, token_ids: &[u32]) -> Result<Vec<f32>> {
+		check_compute_threads()?;
 		let mut cache = self.model.new_cache(token_ids.len());
 		let mut logits = Vec::new();
 		for id in token_ids {
@@ -198,7 +200,10 @@ impl SmolLm2 {
 		self.decode_greedy(prompt, tokens, false)
 	}
 
+	/// Refuses with [`Error::FloatingPointState`] before computing anything on a thread whose
+	/// floating-point control state is not the default ([`crate::fpenv`]).
 	fn decode_greedy(&mut self, prompt: &str, max_tokens: u32, stop: bool) -> Result<Generation> {
+		check_compute_threads()?;
 		let prompt_ids = self.prompt_token_ids(prompt)?;
 		let max_new = usize::try_from(max_tokens).unwrap_or(usize::MAX);
 		if prompt_ids.len().saturating_add(max_new) > self.context_len {
@@ -231,6 +236,14 @@ impl SmolLm2 {
 			decode_time,
 		})
 	}
+}
+
+/// Checks the floating-point control state of this thread, then of the compute pool's threads
+/// ([`crate::fpenv`]). This thread first: the pool's threads, started on first use, inherit the
+/// state of the thread that starts them, and a refusal they record lasts as long as the process.
+fn check_compute_threads() -> Result<()> {
+	crate::fpenv::check_this_thread()?;
+	pool::pool().check_threads()
 }
 
 /// The id of the highest logit; the lowest id wins a tie, NaN never wins.

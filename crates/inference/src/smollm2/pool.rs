@@ -39,6 +39,9 @@ pub struct Pool {
 	helpers: Vec<Thread>,
 	/// One job at a time.
 	call: Mutex<u64>,
+	/// Why helpers refuse to compute: their floating-point control state when they started
+	/// (a thread inherits its creator's), one message per helper that is not at the default.
+	refusals: Vec<String>,
 }
 
 fn unpack(cursor: u64) -> (u64, u64, u64) {
@@ -55,8 +58,11 @@ fn unpack(cursor: u64) -> (u64, u64, u64) {
 /// `data` must point to a live `F` (the caller of [`Pool::run`] keeps it alive until every
 /// claimed chunk is done).
 unsafe fn call<F: Fn(usize) + Sync>(data: usize, index: usize) {
-	let job = &*(data as *const F);
-	job(index)
+	// SAFETY: `data` points to a live `F` (this function's contract).
+	unsafe {
+		let job = &*(data as *const F);
+		job(index)
+	}
 }
 
 impl Shared {
@@ -114,11 +120,16 @@ impl Pool {
 			panic: Mutex::new(None),
 		});
 		let mut helpers = Vec::new();
+		let (report, reports) = std::sync::mpsc::channel();
 		for id in 0..helpers_wanted {
 			let shared = Arc::clone(&shared);
+			let report = report.clone();
 			let spawned = std::thread::Builder::new()
 				.name(format!("verity-compute-{id}"))
 				.spawn(move || {
+					let state = crate::fpenv::check_this_thread().err();
+					// The pool waits for this report; it cannot have gone.
+					let _ = report.send(state.map(|error| error.to_string()));
 					let mut seen = 0u64;
 					let mut idle = 0u32;
 					loop {
@@ -147,10 +158,24 @@ impl Pool {
 				Err(_) => break,
 			}
 		}
+		// Each helper reports once, as its first act.
+		drop(report);
+		let refusals = reports.iter().take(helpers.len()).flatten().collect();
 		Self {
 			shared,
 			helpers,
 			call: Mutex::new(0),
+			refusals,
+		}
+	}
+
+	/// Checks the floating-point control state of the calling thread and of every helper
+	/// ([`crate::fpenv`]): the engine computes only where it is the default.
+	pub fn check_threads(&self) -> crate::Result<()> {
+		crate::fpenv::check_this_thread()?;
+		match self.refusals.first() {
+			Some(why) => Err(crate::Error::FloatingPointState(why.clone())),
+			None => Ok(()),
 		}
 	}
 
@@ -228,6 +253,30 @@ mod tests {
 			}
 			assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 50));
 		}
+	}
+
+	#[cfg(target_arch = "x86_64")]
+	#[test]
+	fn helpers_started_with_flush_to_zero_refuse_to_compute() {
+		// On a thread of its own: its helpers inherit its state, nobody else's changes.
+		let (caller, after) = std::thread::spawn(|| {
+			crate::fpenv::set_flush_to_zero(true);
+			let pool = Pool::new(2);
+			let caller = pool.check_threads();
+			crate::fpenv::set_flush_to_zero(false);
+			(caller, pool.check_threads())
+		})
+		.join()
+		.expect("the thread");
+		assert!(matches!(caller, Err(crate::Error::FloatingPointState(_))));
+		// The caller is back at the default; the helper still has flush-to-zero.
+		let why = after
+			.expect_err("the helper inherited flush-to-zero")
+			.to_string();
+		assert!(why.contains("verity-compute-0"), "{why}");
+		Pool::new(2)
+			.check_threads()
+			.expect("a pool started at the default");
 	}
 
 	#[test]

@@ -5,7 +5,7 @@
 //! tokenizer llama.cpp uses for this pre-tokenizer type:
 //! 1. control tokens (`<|im_start|>`, `<|im_end|>`, …: GGUF token type 3) are matched in the text
 //!    first and map to their ids;
-//! 2. every digit is split off on its own;
+//! 2. every digit (`\p{N}`) is split off on its own;
 //! 3. the GPT-2 regex splits words, without a prefix space;
 //! 4. byte-level BPE over the GGUF vocabulary and merges.
 
@@ -13,8 +13,12 @@ use candle_core::quantized::gguf_file::Content;
 use tokenizers::{
 	decoders::byte_level::ByteLevel as ByteLevelDecoder,
 	models::bpe::{Vocab, BPE},
-	pre_tokenizers::{byte_level::ByteLevel, digits::Digits, sequence::Sequence},
-	AddedToken, Tokenizer,
+	pre_tokenizers::{
+		byte_level::ByteLevel,
+		sequence::Sequence,
+		split::{Split, SplitPattern},
+	},
+	AddedToken, SplitDelimiterBehavior, Tokenizer,
 };
 
 use super::metadata::{string_array, string_value, u32_array};
@@ -74,8 +78,18 @@ impl SmolLm2Tokenizer {
 			.build()
 			.map_err(|error| Error::Tokenizer(error.to_string()))?;
 		let mut inner = Tokenizer::new(bpe);
+		// Digits through the regex `\p{N}`, not tokenizers' `Digits` (which asks the standard
+		// library's `char::is_numeric`, whose Unicode version moves with rustc): the regex's
+		// classes, like the GPT-2 regex's `\p{L}`, `\p{N}` and `\s`, come from the locked
+		// regex-syntax ([`crate::unicode`]). Isolated, as `Digits::new(true)`: one piece each.
+		let digits = Split::new(
+			SplitPattern::Regex(r"\p{N}".into()),
+			SplitDelimiterBehavior::Isolated,
+			false,
+		)
+		.map_err(|error| Error::Tokenizer(error.to_string()))?;
 		inner.with_pre_tokenizer(Some(Sequence::new(vec![
-			Digits::new(true).into(),
+			digits.into(),
 			ByteLevel::new(false, true, true).into(),
 		])));
 		inner.with_decoder(Some(ByteLevelDecoder::new(false, true, true)));

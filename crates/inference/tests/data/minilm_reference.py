@@ -26,7 +26,12 @@ def embed(text):
         h=lin(x,p+'intermediate.dense'); h=0.5*h*(1+erf(h/math.sqrt(2)))
         x=ln(lin(h,p+'output.dense')+x,p+'output.LayerNorm')
     m=x.mean(0); return m/np.linalg.norm(m)
-texts=["A man is playing a guitar.","The stock market fell sharply today."]
+texts=["A man is playing a guitar.","The stock market fell sharply today.",
+ # A one-word text, numbers and punctuation, accents and CJK, and a text near the 256-token cap.
+ "Hello", "In 2024, 3.5% of 1,000 users (i.e. 35) said: \"no!\"",
+ "Crème brûlée in a café; 北京 and 東京 are capitals.",
+ " ".join(["The committee reviewed every proposal carefully before the vote, and the results were published the next morning."] * 10)]
 out={"source":"float64 numpy re-implementation of BertModel + mean pooling + L2 over the same model.safetensors/tokenizer.json (tools: numpy, safetensors, tokenizers from PyPI); see the crate README","texts":texts,"embeddings":[[float(v) for v in embed(t)] for t in texts]}
-json.dump(out, open('/work/inference-dev/crates/inference/tests/data/minilm_reference.json','w'))
+import os
+json.dump(out, open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'minilm_reference.json'), 'w'))
 print([e[:4] for e in out["embeddings"]])

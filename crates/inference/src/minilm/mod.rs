@@ -2,7 +2,10 @@
 //!
 //! As sentence-transformers does for this model: WordPiece tokens (lower-cased, `[CLS]` … `[SEP]`),
 //! at most 256 tokens per text, a batch padded to its longest text, the last hidden states
-//! averaged over the attention mask (mean pooling), then scaled to unit length (L2).
+//! averaged over the attention mask (mean pooling), then scaled to unit length (L2). The text
+//! steps before WordPiece use pinned character tables ([`text`]).
+
+pub mod text;
 
 use std::path::Path;
 
@@ -10,6 +13,8 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use self::text::MiniLmTokenizer;
 use verity_primitives::Hash;
 
 use crate::{digest::read_verified, Error, Result};
@@ -20,7 +25,7 @@ pub const MAX_SEQUENCE_TOKENS: usize = 256;
 /// MiniLM loaded and ready to embed.
 pub struct MiniLm {
 	model: BertModel,
-	tokenizer: Tokenizer,
+	tokenizer: MiniLmTokenizer,
 	device: Device,
 }
 
@@ -50,8 +55,9 @@ impl MiniLm {
 		let device = Device::Cpu;
 		let vars = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
 		let model = BertModel::load(vars, &config)?;
-		let mut tokenizer = Tokenizer::from_bytes(tokenizer_json)
+		let loaded = Tokenizer::from_bytes(tokenizer_json)
 			.map_err(|error| Error::Tokenizer(error.to_string()))?;
+		let mut tokenizer = text::from_loaded(loaded)?;
 		tokenizer.with_padding(Some(PaddingParams {
 			strategy: PaddingStrategy::BatchLongest,
 			..PaddingParams::default()
@@ -69,8 +75,11 @@ impl MiniLm {
 		})
 	}
 
-	/// One unit-length embedding per text, in order, computed as one batch.
+	/// One unit-length embedding per text, in order, computed as one batch. Refuses with
+	/// [`Error::FloatingPointState`] if this thread or one of candle's compute threads has a
+	/// floating-point control state other than the default ([`crate::fpenv`]).
 	pub fn embed<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>> {
+		crate::fpenv::check_candle_threads()?;
 		if texts.is_empty() {
 			return Ok(Vec::new());
 		}
