@@ -127,9 +127,14 @@ impl Pool {
 			let spawned = std::thread::Builder::new()
 				.name(format!("verity-compute-{id}"))
 				.spawn(move || {
-					let state = crate::fpenv::check_this_thread().err();
+					let state = crate::fpenv::check_this_thread()
+						.err()
+						.map(|error| match error {
+							crate::Error::FloatingPointState(why) => why,
+							other => other.to_string(),
+						});
 					// The pool waits for this report; it cannot have gone.
-					let _ = report.send(state.map(|error| error.to_string()));
+					let _ = report.send(state);
 					let mut seen = 0u64;
 					let mut idle = 0u32;
 					loop {
@@ -274,6 +279,7 @@ mod tests {
 			.expect_err("the helper inherited flush-to-zero")
 			.to_string();
 		assert!(why.contains("verity-compute-0"), "{why}");
+		assert_eq!(why.matches("refusing to compute").count(), 1, "{why}");
 		Pool::new(2)
 			.check_threads()
 			.expect("a pool started at the default");
