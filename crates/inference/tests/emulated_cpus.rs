@@ -19,7 +19,8 @@ use verity_inference::{
 	catalog::ModelId,
 	default_models_dir,
 	digest::{blake2_256, to_hex},
-	minilm::{MiniLm, MiniLmFiles},
+	engine::LoadedModel,
+	minilm::MiniLm,
 	smollm2::SmolLm2,
 };
 
@@ -79,25 +80,17 @@ fn models_present() -> bool {
 	false
 }
 
+/// Both catalog models, loaded (and hash-checked) as a worker loads them.
 fn load() -> (SmolLm2, MiniLm) {
 	let dir = default_models_dir();
-	let gguf = ModelId::SmolLm2.files()[0];
-	let smollm2 =
-		SmolLm2::load_verified(&dir.join(gguf.relative_path), &gguf.hash()).expect("smollm2");
-	let [weights, tokenizer, config] = ModelId::MiniLm.files() else {
-		panic!("three files")
+	let smollm2 = match LoadedModel::load(ModelId::SmolLm2, &dir).expect("smollm2") {
+		LoadedModel::SmolLm2(model) => model,
+		LoadedModel::MiniLm(_) => panic!("SmolLM2 loads as SmolLM2"),
 	};
-	let (w, t, c) = (
-		dir.join(weights.relative_path),
-		dir.join(tokenizer.relative_path),
-		dir.join(config.relative_path),
-	);
-	let minilm = MiniLm::load_verified(MiniLmFiles {
-		weights: (&w, weights.hash()),
-		tokenizer: (&t, tokenizer.hash()),
-		config: (&c, config.hash()),
-	})
-	.expect("minilm");
+	let minilm = match LoadedModel::load(ModelId::MiniLm, &dir).expect("minilm") {
+		LoadedModel::MiniLm(model) => model,
+		LoadedModel::SmolLm2(_) => panic!("MiniLM loads as MiniLM"),
+	};
 	(smollm2, minilm)
 }
 
